@@ -1,0 +1,65 @@
+"""verl custom reward for JustRL: `reward.custom_reward_function.path=reward/score.py` (name `compute_score`).
+
+- Training (`data_source == "math_dapo"`), verifier "strict" (the default): JustRL's reward, +1.0 / -1.0. The last
+  balanced `\\boxed{}` within the response's last 100 characters, compared with the ground truth as a raw string.
+  No normalisation, no SymPy, no format bonus. Identical to upstream verl's
+  `math_dapo.compute_score(..., strict_box_verify=True)`, which JustRL's fork used.
+- Training, verifier "lenient" (the paper's second ablation, DeepScaleR-style): the last boxed answer of the whole
+  response, equivalent to the ground truth under math-verify; same +1.0 / -1.0 scale. Select it with
+  `reward.custom_reward_function.reward_kwargs.verifier=lenient` (see recipe/ablation/lenient_verifier.yaml).
+- Validation (`data_source` one of the nine benchmarks): 1.0 / 0.0 by math-verify on the last boxed answer, as
+  JustRL's in-training validation scored AIME24/AIME25/AMC23.
+
+Every call returns the same keys, `score` (float), `acc` (bool) and `pred` (the extracted answer or None), so verl
+can batch them as metrics. A response with no readable answer is simply wrong; no string input raises or hangs
+(math-verify runs under a hard process-level time limit, see reward/math_equal.py). An unknown `data_source` or
+verifier raises: nothing is scored silently.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reward.extract import last_boxed_answer, strict_boxed_answer
+from reward.math_equal import DEFAULT_TIMEOUT_S, math_equal
+from reward.sources import BENCHMARKS, TRAIN_SOURCE
+
+VERIFIERS = ("strict", "lenient")
+
+
+def _result(score: float, acc: bool, pred: str | None) -> dict[str, Any]:
+    return {"score": float(score), "acc": bool(acc), "pred": pred}
+
+
+def _math_verify_correct(response: str, ground_truth: str, timeout_s: float) -> tuple[bool, str | None]:
+    pred = last_boxed_answer(response)
+    return (pred is not None and math_equal(pred, ground_truth, timeout_s=timeout_s)), pred
+
+
+def compute_score(
+    data_source: str,
+    solution_str: str,
+    ground_truth: str,
+    extra_info: dict | None = None,
+    verifier: str = "strict",
+    verify_timeout_s: float = DEFAULT_TIMEOUT_S,
+    **kwargs: Any,
+) -> dict[str, Any]:
+    """Score one response. Signature of verl's custom reward; extra kwargs come from `reward_kwargs`."""
+    ground_truth = str(ground_truth)
+    if data_source == TRAIN_SOURCE:
+        if verifier == "strict":
+            pred = strict_boxed_answer(solution_str)
+            correct = pred == ground_truth
+        elif verifier == "lenient":
+            correct, pred = _math_verify_correct(solution_str, ground_truth, verify_timeout_s)
+        else:
+            raise ValueError(f"reward_kwargs.verifier={verifier!r} is not one of {VERIFIERS}")
+        return _result(1.0 if correct else -1.0, correct, pred)
+    if data_source in BENCHMARKS:
+        correct, pred = _math_verify_correct(solution_str, ground_truth, verify_timeout_s)
+        return _result(1.0 if correct else 0.0, correct, pred)
+    raise ValueError(
+        f"reward/score.py: unknown data_source {data_source!r}; known: {TRAIN_SOURCE!r} (training) and "
+        f"{', '.join(BENCHMARKS)} (validation). Prepare data with data_prep/ so that rows carry one of these."
+    )

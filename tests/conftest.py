@@ -1,0 +1,37 @@
+"""Shared fixtures: a tiny local model/tokenizer and verl config composition (all CPU, no hub)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("WANDB_MODE", "disabled")
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_BENCHMARKS = REPO.parent / "shared" / "benchmarks"
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory) -> str:
+    from recipe.cpu.tiny_model import build_model
+
+    out = tmp_path_factory.mktemp("tiny_model")
+    build_model(out)
+    return str(out)
+
+
+@pytest.fixture(scope="session")
+def tiny_tokenizer(tiny_model_dir):
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(tiny_model_dir)
+
+
+@pytest.fixture
+def shared_benchmarks() -> Path:
+    if not (SHARED_BENCHMARKS / "AIME24" / "test.parquet").exists():
+        pytest.skip(f"{SHARED_BENCHMARKS} not present")
+    return SHARED_BENCHMARKS

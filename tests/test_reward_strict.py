@@ -1,0 +1,122 @@
+"""The strict training verifier (data_source "math_dapo"), pinned case by case and against upstream verl."""
+
+from __future__ import annotations
+
+import pytest
+from verl.utils.reward_score import math_dapo
+
+from reward.score import compute_score
+
+
+def strict(response: str, gt: str) -> dict:
+    return compute_score("math_dapo", response, gt)
+
+
+def assert_matches_upstream(response: str, gt: str) -> None:
+    ours = strict(response, gt)
+    upstream = math_dapo.compute_score(response, gt, strict_box_verify=True)
+    assert ours == {"score": upstream["score"], "acc": bool(upstream["acc"]), "pred": upstream["pred"]}
+
+
+def box_at(distance_from_end: int, answer: str = "7") -> str:
+    """A response whose `\\boxed{answer}` starts `distance_from_end` characters before the end."""
+    box = "\\boxed{" + answer + "}"
+    return "x" * 500 + box + "." * (distance_from_end - len(box))
+
+
+def test_correct_box_scores_plus_one():
+    assert strict("so the answer is \\boxed{34}", "34") == {"score": 1.0, "acc": True, "pred": "34"}
+
+
+def test_wrong_box_scores_minus_one_and_reports_pred():
+    assert strict("so the answer is \\boxed{35}", "34") == {"score": -1.0, "acc": False, "pred": "35"}
+
+
+def test_no_box_scores_minus_one_with_no_pred():
+    assert strict("the answer is 34", "34") == {"score": -1.0, "acc": False, "pred": None}
+
+
+def test_box_starting_exactly_100_chars_from_end_counts():
+    assert strict(box_at(100), "7")["score"] == 1.0
+
+
+def test_box_starting_101_chars_from_end_is_cut_off():
+    assert strict(box_at(101), "7") == {"score": -1.0, "acc": False, "pred": None}
+
+
+@pytest.mark.parametrize("distance", [150, 300, 301])
+def test_box_inside_300_window_but_outside_100_is_ignored(distance):
+    # The reward cuts to the last 300 characters, the verifier then to the last 100: the 300 window never widens it.
+    assert strict(box_at(distance), "7")["pred"] is None
+
+
+def test_last_of_several_boxes_decides():
+    assert strict("\\boxed{1} then \\boxed{2} finally \\boxed{3}", "3")["score"] == 1.0
+    assert strict("\\boxed{3} then \\boxed{2}", "3") == {"score": -1.0, "acc": False, "pred": "2"}
+
+
+def test_nested_braces_are_kept_verbatim():
+    assert strict("\\boxed{\\frac{1}{2}}", "\\frac{1}{2}")["score"] == 1.0
+
+
+def test_nested_box_reads_the_innermost_last_box():
+    assert strict("\\boxed{\\boxed{5}}", "5")["pred"] == "5"
+
+
+def test_unbalanced_last_box_gives_no_answer_even_after_a_good_one():
+    assert strict("\\boxed{4} and then \\boxed{4", "4") == {"score": -1.0, "acc": False, "pred": None}
+
+
+def test_fbox_is_not_a_box():
+    assert strict("\\fbox{4}", "4")["pred"] is None
+
+
+def test_answer_line_is_not_read():
+    # verl's math_dapo default reads "Answer:" lines; JustRL's strict mode does not.
+    assert strict("Answer: 4", "4")["score"] == -1.0
+
+
+def test_raw_string_comparison_has_no_normalisation():
+    for response in ("\\boxed{ 4}", "\\boxed{4.0}", "\\boxed{4 }", "\\boxed{\\dfrac{1}{2}}"):
+        assert strict(response, "4" if "dfrac" not in response else "\\frac{1}{2}")["score"] == -1.0
+
+
+@pytest.mark.parametrize("response", ["", " ", "\n\t  \n"])
+def test_empty_and_whitespace_responses_score_minus_one(response):
+    assert strict(response, "4") == {"score": -1.0, "acc": False, "pred": None}
+
+
+def test_unicode_answers_compare_as_strings():
+    assert strict("答案是 \\boxed{π/2} ✓", "π/2")["score"] == 1.0
+    assert strict("答案是 \\boxed{π/2}", "pi/2")["score"] == -1.0
+
+
+def test_ten_megabyte_response_reads_only_the_tail():
+    big = "a{" * 5_000_000
+    assert strict(big + "\\boxed{9}", "9")["score"] == 1.0
+    assert strict(big, "9")["pred"] is None
+
+
+def test_integer_ground_truth_is_compared_as_its_string():
+    assert strict("\\boxed{12}", 12)["score"] == 1.0
+
+
+@pytest.mark.parametrize(
+    "response",
+    [
+        "so the answer is \\boxed{34}",
+        "\\boxed{35}",
+        "",
+        box_at(100),
+        box_at(101),
+        box_at(300),
+        "\\boxed{4} and then \\boxed{4",
+        "\\boxed{\\boxed{5}}",
+        "Answer: 34",
+        "\\fbox{34}",
+        "答案 \\boxed{34}",
+        "z" * 1000 + "\\boxed{34}}}",
+    ],
+)
+def test_identical_to_upstream_verl_strict_box_verify(response):
+    assert_matches_upstream(response, "34")
