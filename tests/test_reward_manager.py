@@ -5,18 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-import verl.trainer.config
-from hydra import compose, initialize_config_dir
+from conftest import verl_config
 from verl import DataProto
 from verl.experimental.reward_loop.reward_loop import RewardLoopWorker
 from verl.trainer.ppo.reward import load_reward_manager
-
-VERL_CONFIG_DIR = verl.trainer.config.__path__[0]
-
-
-def verl_config(*overrides: str):
-    with initialize_config_dir(config_dir=VERL_CONFIG_DIR, version_base=None):
-        return compose(config_name="ppo_trainer", overrides=list(overrides))
 
 
 @pytest.fixture

@@ -1,0 +1,128 @@
+"""The nine evaluation benchmarks -> verl parquet, one file per benchmark.
+
+    python -m data_prep.benchmarks --output-dir data/benchmarks                        # from the hub
+    python -m data_prep.benchmarks --output-dir data/benchmarks --input-dir DIR        # DIR/<NAME>/test.parquet
+
+Writes DIR/<NAME>.parquet with `data_source=<NAME>`, the training prompt (the problem plus JustRL's boxed-answer
+instruction, which its loader applied to the validation sets too), a clean ground truth (a whole-string `\\boxed{}`
+removed, `$` math delimiters removed), and the raw problem in `extra_info.problem` for the offline evaluation's own
+prompt. Sources come in several schemas (verl rows with `prompt`/`reward_model`, MathArena's `problem`/`answer`,
+hub variants with `question`/`final_answer`/`solution`); the columns are found by name.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+import pyarrow as pa
+from tqdm import tqdm
+
+from data_prep.common import DataError, first_user_content, read_batches, verl_row, write_rows_atomic
+from reward.extract import last_boxed_answer
+from reward.sources import BENCHMARKS
+
+HUB_IDS = {
+    "AIME24": "math-ai/aime24",
+    "AIME25": "math-ai/aime25",
+    "AMC23": "math-ai/amc23",
+    "MATH-500": "HuggingFaceH4/MATH-500",
+    "Minerva": "math-ai/minervamath",
+    "Olympiad-Bench": "math-ai/olympiadbench",
+    "HMMT25": "MathArena/hmmt_feb_2025",
+    "BRUMO25": "MathArena/brumo_2025",
+    "CMIMC25": "MathArena/cmimc_2025",
+}
+assert set(HUB_IDS) == set(BENCHMARKS)
+
+_UNESCAPED_DOLLAR = re.compile(r"(?<!\\)\$")
+
+
+def clean_ground_truth(answer: str) -> str:
+    """`\\boxed{204}` -> `204`; `$2^{1009}$` -> `2^{1009}`; surrounding whitespace removed."""
+    answer = answer.strip()
+    inner = last_boxed_answer(answer)
+    if inner is not None and answer == "\\boxed{" + inner + "}":
+        answer = inner.strip()
+    return _UNESCAPED_DOLLAR.sub("", answer).strip()
+
+
+def _problem(source: str, i: int, row: dict) -> str:
+    if row.get("prompt") is not None and not isinstance(row["prompt"], str):
+        return first_user_content(source, i, row["prompt"])
+    for key in ("problem", "question", "prompt"):
+        if isinstance(row.get(key), str):
+            return row[key]
+    raise DataError(f"{source}: row {i}: no problem text (looked for 'prompt', 'problem', 'question')")
+
+
+def _answer(source: str, i: int, row: dict) -> str:
+    reward_model = row.get("reward_model")
+    if isinstance(reward_model, dict) and reward_model.get("ground_truth") is not None:
+        return str(reward_model["ground_truth"])
+    for key in ("answer", "final_answer"):
+        value = row.get(key)
+        if isinstance(value, list | tuple) and value:
+            return ", ".join(str(v) for v in value)
+        if value is not None and not isinstance(value, list | tuple):
+            return str(value)
+    if isinstance(row.get("solution"), str) and last_boxed_answer(row["solution"]) is not None:
+        return last_boxed_answer(row["solution"])
+    raise DataError(
+        f"{source}: row {i}: no answer (looked for 'reward_model.ground_truth', 'answer', 'final_answer', "
+        "a boxed 'solution')"
+    )
+
+
+def _read_rows(source: str) -> list[dict]:
+    if Path(source).suffix == ".parquet":
+        _, _, batches = read_batches(source)
+        return pa.Table.from_batches(list(batches)).to_pylist()
+    import datasets
+
+    splits = datasets.load_dataset(source)
+    split = "test" if "test" in splits else next(iter(splits))
+    return splits[split].to_list()
+
+
+def convert(name: str, source: str) -> list[dict]:
+    """Rows of benchmark `name` (read from `source`, a parquet path or hub id) in verl's schema."""
+    rows = []
+    for i, row in enumerate(_read_rows(source)):
+        problem = _problem(source, i, row)
+        answer = clean_ground_truth(_answer(source, i, row))
+        if not answer:
+            raise DataError(f"{source}: row {i}: empty answer")
+        rows.append(verl_row(name, problem, answer, "math", {"index": i, "split": "test", "problem": problem}))
+    if not rows:
+        raise DataError(f"{source}: no rows")
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--output-dir", required=True)
+    parser.add_argument("--input-dir", help="local copies laid out as <NAME>/test.parquet (default: the hub)")
+    parser.add_argument("--benchmarks", default="all", help=f"comma-separated subset of {','.join(BENCHMARKS)}")
+    args = parser.parse_args(argv)
+    names = list(BENCHMARKS) if args.benchmarks == "all" else args.benchmarks.split(",")
+    unknown = sorted(set(names) - set(BENCHMARKS))
+    if unknown:
+        parser.error(f"unknown benchmarks {unknown}; known: {', '.join(BENCHMARKS)}")
+    try:
+        for name in tqdm(names, desc="benchmarks", unit="benchmark"):
+            source = str(Path(args.input_dir) / name / "test.parquet") if args.input_dir else HUB_IDS[name]
+            rows = convert(name, source)
+            out = Path(args.output_dir) / f"{name}.parquet"
+            write_rows_atomic(out, rows)
+            tqdm.write(f"{name}: {len(rows)} rows from {source} -> {out}")
+    except DataError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

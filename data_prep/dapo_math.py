@@ -1,0 +1,159 @@
+"""DAPO-Math-17k -> verl parquet, with JustRL's prompt.
+
+    python -m data_prep.dapo_math --output data/dapo_math_17k.parquet            # keep all rows (JustRL)
+    python -m data_prep.dapo_math --input local.parquet --output out.parquet --dedup --tokenizer MODEL
+
+Each row keeps only the first user message of the source prompt (system messages dropped, as JustRL's loader did)
+and appends JustRL's instruction to it, byte for byte: "\\n\\nPlease reason step by step, and put your final answer
+within \\\\boxed{}.". `data_source` is "math_dapo", the ground truth a string, `extra_info.index` the source row.
+
+The published file holds one block of 17,917 rows repeated 100 times (1,791,700 rows, 17,398 distinct problems).
+JustRL trained on it as published: keep-all is the default and reproduces it. `--dedup` keeps the first row of each
+distinct problem text; the recipe fixes its length in steps (trainer.total_training_steps), so both files give the
+same 4,380-step run (the deduplicated one simply cycles through more epochs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from tqdm import tqdm
+
+from data_prep.common import BOXED_SUFFIX, AtomicParquetWriter, DataError, PromptLength, read_batches, require_columns
+from reward.sources import TRAIN_SOURCE
+
+DEFAULT_SOURCE = "BytedTsinghua-SIA/DAPO-Math-17k"
+MAX_PROMPT_TOKENS = 1024  # data.max_prompt_length in the recipe
+
+OUTPUT_SCHEMA = pa.schema(
+    [
+        ("data_source", pa.string()),
+        ("prompt", pa.list_(pa.struct([("content", pa.string()), ("role", pa.string())]))),
+        ("ability", pa.string()),
+        ("reward_model", pa.struct([("ground_truth", pa.string()), ("style", pa.string())])),
+        ("extra_info", pa.struct([("index", pa.int64()), ("split", pa.string())])),
+    ]
+)
+
+
+def _check_schema(source: str, schema: pa.Schema) -> None:
+    require_columns(source, schema, {"prompt": "messages", "reward_model": "struct"})
+    element = schema.field("prompt").type.value_type
+    if not pa.types.is_struct(element) or {"role", "content"} - {f.name for f in element}:
+        raise DataError(f"{source}: column 'prompt' must hold messages with 'role' and 'content', got {element}")
+    reward_model = schema.field("reward_model").type
+    names = [f.name for f in reward_model]
+    if "ground_truth" not in names:
+        raise DataError(f"{source}: column 'reward_model' has no field 'ground_truth' (fields: {names})")
+    gt_type = reward_model.field("ground_truth").type
+    if not (pa.types.is_string(gt_type) or pa.types.is_large_string(gt_type)):
+        raise DataError(f"{source}: column 'reward_model.ground_truth' has type {gt_type}, expected string")
+
+
+def _first_user_contents(source: str, batch: pa.RecordBatch, first_row: int) -> pa.Array:
+    """The first user message's content of every row, vectorised; a DataError names the first bad row."""
+    prompts = batch.column("prompt")
+    flat = prompts.flatten()
+    parents = pc.list_parent_indices(prompts).to_numpy()
+    is_user = pc.fill_null(pc.equal(flat.field("role"), "user"), False).to_numpy(zero_copy_only=False)
+    user_pos = np.flatnonzero(is_user)
+    user_rows = parents[user_pos]
+    first = np.r_[True, user_rows[1:] != user_rows[:-1]] if len(user_rows) else np.zeros(0, bool)
+    if first.sum() != batch.num_rows:
+        missing = np.setdiff1d(np.arange(batch.num_rows), user_rows[first])[0]
+        raise DataError(f"{source}: row {first_row + int(missing)}: column 'prompt' has no user message")
+    contents = flat.field("content").take(pa.array(user_pos[first]))
+    if contents.null_count:
+        bad = int(np.flatnonzero(contents.is_null().to_numpy(zero_copy_only=False))[0])
+        raise DataError(f"{source}: row {first_row + bad}: column 'prompt' user message has no content")
+    return contents
+
+
+def _convert(source: str, batch: pa.RecordBatch, first_row: int) -> tuple[pa.RecordBatch, pa.Array]:
+    n = batch.num_rows
+    contents = _first_user_contents(source, batch, first_row)
+    ground_truth = batch.column("reward_model").field("ground_truth")
+    if ground_truth.null_count:
+        bad = int(np.flatnonzero(ground_truth.is_null().to_numpy(zero_copy_only=False))[0])
+        raise DataError(f"{source}: row {first_row + bad}: column 'reward_model.ground_truth' is null")
+    ability = batch.column("ability") if "ability" in batch.schema.names else pa.repeat("MATH", n)
+    messages = pa.StructArray.from_arrays(
+        [pc.binary_join_element_wise(contents, BOXED_SUFFIX, ""), pa.repeat("user", n)], names=["content", "role"]
+    )
+    out = pa.RecordBatch.from_arrays(
+        [
+            pa.repeat(TRAIN_SOURCE, n),
+            pa.ListArray.from_arrays(pa.array(np.arange(n + 1, dtype=np.int32)), messages),
+            ability.cast(pa.string()),
+            pa.StructArray.from_arrays(
+                [ground_truth.cast(pa.string()), pa.repeat("rule", n)], ["ground_truth", "style"]
+            ),
+            pa.StructArray.from_arrays(
+                [pa.array(np.arange(first_row, first_row + n, dtype=np.int64)), pa.repeat("train", n)],
+                ["index", "split"],
+            ),
+        ],
+        schema=OUTPUT_SCHEMA,
+    )
+    return out, contents
+
+
+def prepare(source: str, output: str, dedup: bool = False, tokenizer: str | None = None) -> dict[str, int]:
+    """Convert `source` to `output` (atomically); returns the counts it prints."""
+    schema, total, batches = read_batches(source)
+    _check_schema(source, schema)
+    prompt_length = PromptLength(tokenizer) if tokenizer else None
+    seen: set[str] = set()
+    counts = {"read": 0, "duplicates": 0, "too_long": 0, "written": 0}
+    with AtomicParquetWriter(output, OUTPUT_SCHEMA) as writer, tqdm(total=total, unit="row", desc=source) as bar:
+        for batch in batches:
+            out, contents = _convert(source, batch, counts["read"])
+            counts["read"] += batch.num_rows
+            if dedup or prompt_length:
+                keep = np.ones(batch.num_rows, dtype=bool)
+                prompts = out.column("prompt").to_pylist() if prompt_length else None
+                for i, text in enumerate(contents.to_pylist()):
+                    if dedup:
+                        if text in seen:
+                            keep[i] = False
+                            counts["duplicates"] += 1
+                            continue
+                        seen.add(text)
+                    if prompt_length and prompt_length(prompts[i]) > MAX_PROMPT_TOKENS:
+                        keep[i] = False
+                        counts["too_long"] += 1
+                out = out.filter(pa.array(keep))
+            writer.write(pa.Table.from_batches([out]))
+            counts["written"] += out.num_rows
+            bar.update(batch.num_rows)
+    return counts
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--input", default=DEFAULT_SOURCE, help="hub dataset id or local .parquet/.jsonl file")
+    parser.add_argument("--output", required=True, help="output .parquet file")
+    parser.add_argument("--dedup", action="store_true", help="keep the first row of each distinct problem text")
+    parser.add_argument(
+        "--tokenizer", help=f"drop prompts over {MAX_PROMPT_TOKENS} tokens after this tokenizer's chat template"
+    )
+    args = parser.parse_args(argv)
+    try:
+        counts = prepare(args.input, args.output, dedup=args.dedup, tokenizer=args.tokenizer)
+    except DataError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(
+        f"rows read: {counts['read']:,}; duplicates dropped: {counts['duplicates']:,}; "
+        f"over {MAX_PROMPT_TOKENS} tokens dropped: {counts['too_long']:,}; rows written: {counts['written']:,} "
+        f"-> {args.output}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
