@@ -1,0 +1,37 @@
+# shellcheck shell=bash
+# Sourced by launch/*.sh. Paths and cluster shape come from the environment; every hyperparameter is in recipe/.
+#   DATA_DIR        prepared parquets (data_prep/)         default: <repo>/data
+#   CKPT_DIR        checkpoints                             default: <repo>/checkpoints
+#   MODEL_PATH      local model dir or hub id               default: the overlay's hub id (recipe/base_model/)
+#   NNODES          nodes in the Ray cluster                default: 1  (JustRL: 4)
+#   GPUS_PER_NODE   GPUs per node                           default: 8
+#   RAY_ADDRESS     join this Ray cluster instead of starting one (see launch/slurm.sbatch)
+#   WANDB_API_KEY   also log to Weights & Biases when set
+# Extra arguments are passed to verl as Hydra overrides; `--cfg job` prints the resolved config and exits.
+set -euo pipefail
+JUSTRL_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+# justrl_train BASE_MODEL ABLATION_OR_EMPTY [HYDRA OVERRIDES...]
+justrl_train() {
+  local base_model=$1 ablation=$2
+  shift 2
+  local args=(--config-path "$JUSTRL_ROOT/recipe" --config-name justrl "base_model=$base_model"
+    "justrl.data_dir=${DATA_DIR:-$JUSTRL_ROOT/data}" "justrl.checkpoint_dir=${CKPT_DIR:-$JUSTRL_ROOT/checkpoints}"
+    "trainer.nnodes=${NNODES:-1}" "trainer.n_gpus_per_node=${GPUS_PER_NODE:-8}")
+  if [[ -n "$ablation" ]]; then
+    args+=("+ablation@_global_=$ablation" "trainer.experiment_name=justrl-$base_model-1.5b-$ablation")
+  fi
+  if [[ -n "${MODEL_PATH:-}" ]]; then args+=("actor_rollout_ref.model.path=$MODEL_PATH"); fi
+  if [[ -n "${WANDB_API_KEY:-}" ]]; then args+=("trainer.logger=[console,tensorboard,wandb]"); fi
+  cd "$JUSTRL_ROOT"
+  if [[ " $* " == *" --cfg "* ]]; then
+    exec python -m verl.trainer.main_ppo "${args[@]}" "$@" --resolve
+  fi
+  python -m recipe.tools.preflight "${args[@]}" "$@"
+  exec python -m verl.trainer.main_ppo "${args[@]}" "$@"
+}
+
+justrl_ablations() {
+  local f
+  for f in "$JUSTRL_ROOT"/recipe/ablation/*.yaml; do basename "$f" .yaml; done | xargs
+}

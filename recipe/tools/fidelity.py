@@ -1,0 +1,170 @@
+"""Fidelity check: compose the recipe through verl and compare every published JustRL hyperparameter.
+
+    python -m recipe.tools.fidelity                 # both models
+    python -m recipe.tools.fidelity --base-model deepseek [extra Hydra overrides ...]
+
+Prints each published value beside the resolved verl 0.9.1 value and exits 1 if any differs. The published values
+are restated here from JustRL's training script (../shared/RECIPE.md), independently of recipe/justrl.yaml, so that
+an edit to the YAML, a default changed by a verl upgrade, or a silently ignored key shows up. It also checks that
+every key the recipe sets is one verl 0.9.1 declares or reads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from omegaconf import DictConfig, OmegaConf
+
+from recipe.tools.compose import RECIPE_DIR, base_models, compose_recipe, recipe_overrides
+
+A = "actor_rollout_ref.actor."
+R = "actor_rollout_ref.rollout."
+
+PUBLISHED: dict[str, object] = {
+    "algorithm.adv_estimator": "grpo",
+    "algorithm.norm_adv_by_std_in_grpo": True,
+    "algorithm.use_kl_in_reward": False,
+    "algorithm.kl_ctrl.kl_coef": 0.0,
+    "algorithm.filter_groups.enable": False,
+    A + "use_kl_loss": False,
+    A + "kl_loss_coef": 0.0,
+    A + "entropy_coeff": 0.0,
+    "data.train_batch_size": 256,
+    R + "n": 8,
+    A + "ppo_mini_batch_size": 64,
+    A + "ppo_epochs": 1,
+    A + "ppo_micro_batch_size_per_gpu": 1,
+    A + "use_dynamic_bsz": True,
+    A + "ppo_max_token_len_per_gpu": 32768,
+    A + "optim.lr": 1e-6,
+    A + "optim.lr_warmup_steps": 10,
+    A + "optim.lr_scheduler_type": "constant",
+    A + "optim.weight_decay": 0.1,
+    A + "optim.clip_grad": 1.0,
+    A + "clip_ratio_low": 0.2,
+    A + "clip_ratio_high": 0.28,
+    A + "clip_ratio_c": 10.0,
+    A + "loss_agg_mode": "token-mean",
+    "data.max_prompt_length": 1024,
+    "data.max_response_length": 15360,
+    "data.filter_overlong_prompts": True,
+    "data.truncation": "error",
+    R + "name": "vllm",
+    R + "tensor_model_parallel_size": 1,
+    R + "temperature": 1.0,
+    R + "top_p": 1.0,
+    R + "gpu_memory_utilization": 0.85,
+    R + "max_num_batched_tokens": 32768,
+    "reward.reward_manager.name": "dapo",
+    "reward.custom_reward_function.path": "pkg://reward.score",
+    "reward.custom_reward_function.reward_kwargs.verifier": "strict",
+    "reward.reward_kwargs.overlong_buffer_cfg.enable": False,
+    "reward.reward_kwargs.overlong_buffer_cfg.len": 4096,
+    "reward.reward_kwargs.overlong_buffer_cfg.penalty_factor": 1.0,
+    "actor_rollout_ref.model.enable_gradient_checkpointing": True,
+    "actor_rollout_ref.model.use_remove_padding": True,
+    "actor_rollout_ref.ref.fsdp_config.param_offload": True,
+    "trainer.val_before_train": True,
+    "trainer.test_freq": 50,
+    R + "val_kwargs.n": 32,
+    R + "val_kwargs.temperature": 0.7,
+    R + "val_kwargs.top_p": 0.9,
+    R + "val_kwargs.do_sample": True,
+    "trainer.save_freq": 50,
+    "trainer.nnodes": 4,
+    "trainer.n_gpus_per_node": 8,
+}
+PUBLISHED_PER_MODEL: dict[str, dict[str, object]] = {
+    "deepseek": {
+        "actor_rollout_ref.model.path": "deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B",
+        "trainer.total_training_steps": 4380,
+    },
+    "nemotron": {"actor_rollout_ref.model.path": "nvidia/OpenMath-Nemotron-1.5B", "trainer.total_training_steps": 3440},
+}
+PUBLISHED_VAL_SETS = ["AIME24.parquet", "AIME25.parquet", "AMC23.parquet"]
+
+# Keys the recipe sets that verl's packaged config does not declare but verl 0.9.1 reads:
+# - reward.reward_kwargs.*: DAPORewardManager (experimental/reward_loop/reward_manager/dapo.py);
+# - reward.custom_reward_function.reward_kwargs.*: get_custom_reward_fn (trainer/ppo/reward.py), passed to our fn;
+# - justrl.*: this recipe's own path variables, used only through interpolation.
+UNDECLARED_BUT_READ = ("reward.reward_kwargs.", "reward.custom_reward_function.reward_kwargs.", "justrl.")
+
+
+def _leaves(node, prefix: str = "") -> list[str]:
+    if isinstance(node, dict):
+        return [leaf for k, v in node.items() for leaf in _leaves(v, f"{prefix}{k}.")]
+    return [prefix[:-1]]
+
+
+def recipe_keys() -> list[str]:
+    """Every leaf key set by the recipe's YAML files (base, models, ablations)."""
+    keys: set[str] = set()
+    for path in sorted(Path(RECIPE_DIR).rglob("*.yaml")):
+        node = OmegaConf.to_container(OmegaConf.load(path))
+        node.pop("defaults", None)
+        node.pop("hydra", None)
+        keys.update(_leaves(node))
+    return sorted(keys)
+
+
+def undeclared_keys(verl_default: DictConfig) -> list[str]:
+    """Recipe keys that verl's packaged ppo_trainer does not declare and that are not known to be read."""
+    missing = []
+    for key in recipe_keys():
+        if key.startswith(UNDECLARED_BUT_READ):
+            continue
+        parent_key, _, leaf = key.rpartition(".")
+        parent = OmegaConf.select(verl_default, parent_key) if parent_key else verl_default
+        if not isinstance(parent, DictConfig) or leaf not in parent.keys():  # keys() includes `???` (mandatory)
+            missing.append(key)
+    return missing
+
+
+def _same(expected, actual) -> bool:
+    if isinstance(expected, float) or isinstance(actual, float):
+        try:
+            return abs(float(expected) - float(actual)) <= 1e-12 * max(1.0, abs(float(expected)))
+        except (TypeError, ValueError):
+            return False
+    return expected == actual and type(expected) is type(actual)
+
+
+def check(cfg: DictConfig, base_model: str) -> list[tuple[str, object, object, bool]]:
+    """(key, published, resolved, ok) for every published hyperparameter of `base_model`."""
+    rows = []
+    for key, expected in {**PUBLISHED, **PUBLISHED_PER_MODEL.get(base_model, {})}.items():
+        actual = OmegaConf.select(cfg, key, default="<absent>")
+        rows.append((key, expected, actual, _same(expected, actual)))
+    val_sets = [Path(p).name for p in cfg.data.val_files]
+    rows.append(("data.val_files (names)", PUBLISHED_VAL_SETS, val_sets, val_sets == PUBLISHED_VAL_SETS))
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--base-model", choices=base_models(), action="append")
+    parser.add_argument("overrides", nargs="*", help="extra Hydra overrides, as given to a launch script")
+    args = parser.parse_args(argv)
+    failures = 0
+    for base_model in args.base_model or base_models():
+        cfg = compose_recipe([*recipe_overrides(base_model), *args.overrides])
+        print(f"\n== {base_model} ==\n{'key':<62} {'published':>24} {'resolved':>24}")
+        for key, expected, actual, ok in check(cfg, base_model):
+            failures += not ok
+            print(f"{key:<62} {expected!s:>24} {actual!s:>24}{'' if ok else '   <-- DIFFERS'}")
+    import verl.trainer.config
+    from hydra import compose, initialize_config_dir
+
+    with initialize_config_dir(config_dir=verl.trainer.config.__path__[0], version_base=None):
+        undeclared = undeclared_keys(compose(config_name="ppo_trainer"))
+    for key in undeclared:
+        print(f"recipe key {key!r} is not declared by verl 0.9.1's ppo_trainer and may be ignored   <-- UNKNOWN")
+    failures += len(undeclared)
+    print(f"\nfidelity: {'OK' if not failures else f'{failures} difference(s)'}")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

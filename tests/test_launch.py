@@ -1,0 +1,75 @@
+"""launch/: `--cfg job` on any machine, fail-fast preflight, no hyperparameters or secrets in the scripts."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import REPO
+
+from recipe.tools.fidelity import PUBLISHED
+
+SCRIPTS = ["deepseek.sh", "nemotron.sh", "ablate.sh", "common.sh", "slurm.sbatch"]
+CLUSTER_SHAPE = {"trainer.nnodes", "trainer.n_gpus_per_node"}  # what launch/ owns, from NNODES / GPUS_PER_NODE
+
+
+def run(script: str, *args: str, env: dict | None = None, timeout: int = 180) -> subprocess.CompletedProcess:
+    full_env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}", **(env or {})}
+    return subprocess.run(
+        ["bash", str(REPO / "launch" / script), *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=timeout,
+        cwd="/",
+    )
+
+
+@pytest.mark.parametrize(
+    ("script", "args", "env", "expect"),
+    [
+        ("deepseek.sh", [], {}, "total_training_steps: 4380"),
+        ("nemotron.sh", [], {}, "path: nvidia/OpenMath-Nemotron-1.5B"),
+        ("ablate.sh", ["lenient_verifier"], {"MODEL": "nemotron"}, "verifier: lenient"),
+    ],
+)
+def test_cfg_job_prints_the_resolved_config(script, args, env, expect, tmp_path):
+    out = run(script, *args, "--cfg", "job", env={"DATA_DIR": str(tmp_path), **env})
+    assert out.returncode == 0, out.stderr
+    assert expect in out.stdout
+    assert f"train_files: {tmp_path}/dapo_math_17k.parquet" in out.stdout  # resolved, from DATA_DIR
+    assert "${" not in out.stdout
+
+
+def test_environment_sets_cluster_shape_and_extra_overrides_pass_through(tmp_path):
+    out = run("deepseek.sh", "trainer.save_freq=7", "--cfg", "job", env={"NNODES": "4", "GPUS_PER_NODE": "8"})
+    assert out.returncode == 0, out.stderr
+    assert re.search(r"^  nnodes: 4$", out.stdout, re.M)
+    assert "save_freq: 7" in out.stdout
+
+
+def test_missing_data_model_and_gpus_fail_fast_before_ray(tmp_path):
+    out = run("deepseek.sh", env={"DATA_DIR": str(tmp_path), "MODEL_PATH": str(tmp_path / "no_model")})
+    assert out.returncode == 2
+    assert f"data file not found: {tmp_path}/dapo_math_17k.parquet" in out.stderr
+    assert f"model not found: {tmp_path}/no_model" in out.stderr
+    assert "CUDA GPU(s) visible" in out.stderr
+    assert "ray init" not in out.stdout + out.stderr
+
+
+def test_unknown_ablation_lists_the_known_ones():
+    out = run("ablate.sh", "no_such_thing")
+    assert out.returncode == 2
+    assert "length_penalty" in out.stderr and "lenient_verifier" in out.stderr
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_scripts_hold_no_hyperparameter_and_no_secret(script):
+    text = (REPO / "launch" / script).read_text()
+    for key in PUBLISHED.keys() - CLUSTER_SHAPE:
+        assert key not in text, key
+    assert not re.search(r"(api_key|API_KEY|token)\s*=\s*\S", text, re.I)
