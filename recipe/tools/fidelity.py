@@ -88,8 +88,16 @@ PUBLISHED_VAL_SETS = ["AIME24.parquet", "AIME25.parquet", "AMC23.parquet"]
 # Keys the recipe sets that verl's packaged config does not declare but verl 0.9.1 reads:
 # - reward.reward_kwargs.*: DAPORewardManager (experimental/reward_loop/reward_manager/dapo.py);
 # - reward.custom_reward_function.reward_kwargs.*: get_custom_reward_fn (trainer/ppo/reward.py), passed to our fn;
+# - actor_rollout_ref.model.override_config.*: merged into the Hugging Face model config (recipe/smoke/);
+# - ray_kwargs.ray_init.*: passed whole to ray.init by main_ppo (recipe/smoke/);
 # - justrl.*: this recipe's own path variables, used only through interpolation.
-UNDECLARED_BUT_READ = ("reward.reward_kwargs.", "reward.custom_reward_function.reward_kwargs.", "justrl.")
+UNDECLARED_BUT_READ = (
+    "reward.reward_kwargs.",
+    "reward.custom_reward_function.reward_kwargs.",
+    "actor_rollout_ref.model.override_config.",
+    "ray_kwargs.ray_init.",
+    "justrl.",
+)
 
 
 def _leaves(node, prefix: str = "") -> list[str]:

@@ -1,0 +1,226 @@
+"""The whole JustRL recipe through verl's real trainer on a tiny model, without a GPU (launch/cpu_smoke.sh).
+
+    python -m recipe.cpu.smoke [--gpu] [--workdir DIR] [-- extra Hydra overrides]
+
+1. Builds a tiny Qwen2 and its tokenizer locally (recipe/cpu/tiny_model.py) and teaches it, with a few seconds of
+   supervised steps, to answer "What is a + b?" as `\\boxed{c}`, right only part of the time. The strict reward then
+   scores its samples both +1 and -1, so GRPO's group-normalised advantages are not all zero and a gradient flows.
+2. Writes the toy task with data_prep's own code, in verl's schema: a DAPO-style training file
+   (data_source "math_dapo", the strict verifier) and three validation files named as the recipe expects.
+3. Runs `python -m verl.trainer.main_ppo` on the SAME recipe (recipe/justrl.yaml) and reward module as
+   launch/deepseek.sh, with recipe/smoke/cpu.yaml shrinking sizes and loading the CPU layer (recipe/cpu/platform.py,
+   recipe/cpu/hf_rollout.py) through verl's VERL_USE_EXTERNAL_MODULES.
+4. Prints verl's per-step metrics as they come, then one line:
+   `smoke: <steps> steps, score_mean=<x>, grad_norm=<y>`; exit 0 only if every step ran with the strict reward.
+   Ray and every process it started are stopped afterwards, on success and on failure.
+
+`--gpu` runs the same on verl's normal CUDA platform (one GPU; no vLLM needed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from data_prep.benchmarks import convert
+from data_prep.common import BOXED_SUFFIX, write_rows_atomic
+from data_prep.dapo_math import prepare
+from recipe.tools.compose import RECIPE_DIR
+from reward.sources import TRAIN_VALIDATION
+
+SUMS = [(a, b) for a in range(3) for b in range(3)]  # answers 0..4: learnable in seconds, not mastered
+METRIC = re.compile(r"([\w/@.-]+):(-?[\d.]+(?:e[-+]?\d+)?|nan|inf)")
+STEP = re.compile(r"(?<![\w/])step:\d+ - ")
+VERIFIER = re.compile(r"'verifier': '(\w+)'")  # in the config verl's TaskRunner prints at start-up
+
+
+def toy_problem(a: int, b: int) -> str:
+    return f"What is {a} + {b}?"
+
+
+def write_toy_data(data_dir: Path) -> None:
+    """Training and validation parquets for the toy task, through data_prep's own converters."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    source = data_dir / "toy_source.parquet"
+    rows = [
+        {"prompt": [{"content": toy_problem(a, b), "role": "user"}], "reward_model": {"ground_truth": str(a + b)}}
+        for a, b in SUMS
+    ]
+    pq.write_table(pa.Table.from_pylist(rows), source)
+    prepare(str(source), str(data_dir / "dapo_math_17k.parquet"))
+    val_source = data_dir / "toy_val_source.parquet"
+    pq.write_table(
+        pa.Table.from_pylist(
+            [{"problem": toy_problem(1, 2), "answer": "3"}, {"problem": toy_problem(3, 4), "answer": "7"}]
+        ),
+        val_source,
+    )
+    for name in TRAIN_VALIDATION:
+        write_rows_atomic(data_dir / "benchmarks" / f"{name}.parquet", convert(name, str(val_source)))
+
+
+def build_policy(model_dir: Path, steps: int = 60, seed: int = 0) -> None:
+    """A tiny Qwen2 taught the answer format (and some of the answers) by a few supervised steps."""
+    import torch
+
+    from recipe.cpu.tiny_model import build_model
+
+    model, tokenizer = build_model(model_dir, seed=seed)
+    examples = []
+    for a, b in SUMS:
+        messages = [{"role": "user", "content": toy_problem(a, b) + BOXED_SUFFIX}]
+        prompt = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+        prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+        answer_ids = tokenizer(f"\\boxed{{{a + b}}}", add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+        examples.append((prompt_ids, answer_ids))
+    torch.manual_seed(seed)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    model.train()
+    for _ in range(steps):
+        loss = 0.0
+        for prompt_ids, answer_ids in examples:
+            ids = torch.tensor([prompt_ids + answer_ids])
+            labels = torch.tensor([[-100] * len(prompt_ids) + answer_ids])
+            loss = loss + model(input_ids=ids, labels=labels).loss
+        (loss / len(examples)).backward()
+        optimizer.step()
+        optimizer.zero_grad()
+    model.save_pretrained(model_dir)
+
+
+def parse_metrics(line: str) -> tuple[int, dict[str, float]] | None:
+    """verl's console logger line `step:N - key:value - ...` (after Ray's actor prefix) as (N, {key: value})."""
+    match = STEP.search(line)
+    if match is None:
+        return None
+    values = {k: float(v) for k, v in METRIC.findall(line[match.start() :])}
+    step = values.pop("step", None)
+    return (int(step), values) if step is not None else None
+
+
+def stop_ray(marker: str, root_pid: int | None = None) -> int:
+    """Stop this run's Ray: every process whose command line names its own Ray temp dir (raylet, GCS, dashboard,
+    log monitor), the driver `root_pid`, and all their descendants (workers retitle themselves `ray::...`).
+    Never matches by a broad name. Returns how many processes were stopped."""
+    import psutil
+
+    roots = [p for p in psutil.process_iter(["cmdline"]) if any(marker in a for a in p.info["cmdline"] or [])]
+    if root_pid is not None and psutil.pid_exists(root_pid):
+        roots.append(psutil.Process(root_pid))
+    procs = {}
+    for root in roots:
+        try:
+            for proc in [root, *root.children(recursive=True)]:
+                procs[proc.pid] = proc
+        except psutil.NoSuchProcess:
+            continue
+    for proc in procs.values():
+        try:
+            proc.terminate()
+        except psutil.NoSuchProcess:
+            pass
+    _, alive = psutil.wait_procs(list(procs.values()), timeout=15)
+    for proc in alive:
+        proc.kill()
+    psutil.wait_procs(alive, timeout=5)
+    return len(procs)
+
+
+def run(workdir: Path, gpu: bool, overrides: list[str]) -> int:
+    data_dir, model_dir, ray_dir = workdir / "data", workdir / "model", workdir / "ray"
+    start = time.monotonic()
+    write_toy_data(data_dir)
+    build_policy(model_dir)
+    print(f"smoke: tiny model and toy data ready in {time.monotonic() - start:.0f} s ({workdir})", flush=True)
+
+    env = {
+        **os.environ,
+        "VERL_USE_EXTERNAL_MODULES": "recipe.cpu.hf_rollout" if gpu else "recipe.cpu.platform,recipe.cpu.hf_rollout",
+        "RAY_DEDUP_LOGS": "0",
+        "TOKENIZERS_PARALLELISM": "false",
+        "WANDB_MODE": "disabled",
+        "HYDRA_FULL_ERROR": "1",
+        "TORCH_COMPILE_DISABLE": "1",
+        "PYTHONUNBUFFERED": "1",
+    }
+    if not gpu:
+        # No engine is registered for device "cpu": run the CUDA engine class, whose tensors the platform keeps on CPU.
+        env.update(VERL_PLATFORM="cpu", VERL_ENGINE_DEVICE="cuda", VERL_ENGINE_VENDOR="nvidia")
+    command = [
+        sys.executable, "-m", "verl.trainer.main_ppo",
+        "--config-path", str(RECIPE_DIR), "--config-name", "justrl",
+        "base_model=deepseek", f"+smoke@_global_={'gpu' if gpu else 'cpu'}",
+        f"actor_rollout_ref.model.path={model_dir}",
+        f"justrl.data_dir={data_dir}", f"justrl.checkpoint_dir={workdir / 'checkpoints'}",
+        f"+ray_kwargs.ray_init._temp_dir={ray_dir}",
+        f"hydra.run.dir={workdir / 'hydra'}",
+        *overrides,
+    ]  # fmt: skip
+    steps: dict[int, dict[str, float]] = {}
+    verifiers: set[str] = set()
+    proc = subprocess.Popen(
+        command, env=env, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        for line in proc.stdout:
+            sys.stdout.write(line)
+            verifiers.update(VERIFIER.findall(line))
+            parsed = parse_metrics(line.strip())
+            if parsed and "actor/grad_norm" in parsed[1]:
+                steps[parsed[0]] = parsed[1]
+        returncode = proc.wait()
+    finally:
+        stopped = stop_ray(str(ray_dir), root_pid=proc.pid if proc.poll() is None else None)
+        proc.wait(timeout=30)
+        if stopped:
+            print(f"smoke: stopped {stopped} leftover Ray process(es)", flush=True)
+    return summarize(steps, verifiers, returncode, time.monotonic() - start)
+
+
+def summarize(steps: dict[int, dict[str, float]], verifiers: set[str], returncode: int, seconds: float) -> int:
+    """Print the run's figures and the closing `smoke:` line; 0 only if verl finished and logged training steps."""
+    if returncode != 0 or not steps:
+        print(f"smoke: FAILED (verl exited {returncode}, {len(steps)} training steps logged, {seconds:.0f} s)")
+        return returncode or 1
+    score = sum(s["critic/score/mean"] for s in steps.values()) / len(steps)
+    grad = max(s["actor/grad_norm"] for s in steps.values())
+    lows, highs = {s["critic/score/min"] for s in steps.values()}, {s["critic/score/max"] for s in steps.values()}
+    print(
+        f"smoke: reward verifier={','.join(sorted(verifiers)) or '?'}, training scores in "
+        f"[{min(lows):g}, {max(highs):g}], {seconds:.0f} s wall"
+    )
+    print(f"smoke: {len(steps)} steps, score_mean={score:.3f}, grad_norm={grad:.4g}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--gpu", action="store_true", help="verl's CUDA platform on one GPU instead of the CPU layer")
+    parser.add_argument("--workdir", help="keep the model, data and logs here (default: a temporary dir, removed)")
+    parser.add_argument("overrides", nargs="*", help="extra Hydra overrides")
+    args = parser.parse_args(argv)
+    # A SIGTERM (timeout, scheduler) becomes a normal exit, so the `finally` blocks stop Ray and clean up.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    workdir = Path(args.workdir or tempfile.mkdtemp(prefix="justrl-smoke-", dir="/tmp"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    try:
+        return run(workdir.resolve(), args.gpu, args.overrides)
+    finally:
+        if not args.workdir:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

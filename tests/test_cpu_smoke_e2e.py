@@ -1,0 +1,71 @@
+"""End to end: launch/cpu_smoke.sh runs verl's real trainer on the recipe, on CPU (about 80 s)."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import psutil
+import pytest
+from conftest import REPO
+
+from recipe.cpu.smoke import parse_metrics
+
+pytestmark = pytest.mark.e2e
+
+
+def ray_like_pids(marker: str) -> set[int]:
+    """Processes of a Ray runtime: named by Ray (`ray::...`, raylet, gcs_server) or naming the run's directory."""
+    pids = set()
+    for proc in psutil.process_iter(["pid", "name", "cmdline"]):
+        cmdline = " ".join(proc.info["cmdline"] or [])
+        if (
+            cmdline.startswith(("ray::", "ray-dashboard"))
+            or proc.info["name"] in ("raylet", "gcs_server")
+            or marker in cmdline
+        ):
+            pids.add(proc.info["pid"])
+    return pids
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("smoke")
+    before = ray_like_pids(str(workdir))
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}", "WORKDIR": str(workdir)}
+    out = subprocess.run(
+        ["bash", str(REPO / "launch" / "cpu_smoke.sh")], capture_output=True, text=True, env=env, timeout=900
+    )
+    return out, workdir, before
+
+
+def test_smoke_exits_zero_with_its_closing_line(smoke_run):
+    out, _, _ = smoke_run
+    assert out.returncode == 0, out.stdout[-5000:] + out.stderr[-5000:]
+    last = out.stdout.strip().splitlines()[-1]
+    assert re.fullmatch(r"smoke: 2 steps, score_mean=-?[\d.]+, grad_norm=[\d.e+-]+", last), last
+
+
+def test_every_training_step_ran_and_a_gradient_was_applied(smoke_run):
+    out, _, _ = smoke_run
+    steps = dict(p for p in map(parse_metrics, out.stdout.splitlines()) if p and "actor/grad_norm" in p[1])
+    assert sorted(steps) == [1, 2]
+    assert any(s["actor/grad_norm"] > 0 for s in steps.values())
+    assert all(s["actor/pg_clipfrac"] >= 0 for s in steps.values())
+
+
+def test_the_strict_reward_scored_training_and_math_verify_scored_validation(smoke_run):
+    out, _, _ = smoke_run
+    assert "'path': 'pkg://reward.score'" in out.stdout
+    assert "smoke: reward verifier=strict" in out.stdout
+    steps = [p[1] for p in map(parse_metrics, out.stdout.splitlines()) if p and "critic/score/min" in p[1]]
+    assert {s["critic/score/min"] for s in steps} <= {-1.0, 1.0}  # the strict verifier's +1 / -1 scale
+    assert "val-core/AIME24/acc/mean@2" in out.stdout or "val-aux/AIME24/score/mean@2" in out.stdout
+
+
+def test_no_ray_process_outlives_the_run(smoke_run):
+    _, workdir, before = smoke_run
+    assert ray_like_pids(str(workdir)) - before == set()
