@@ -1,0 +1,1 @@
+"""Offline evaluation on the nine benchmarks: generate (resumable), grade (pure, CPU, hang-free), report."""

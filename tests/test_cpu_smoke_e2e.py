@@ -37,7 +37,11 @@ def smoke_run(tmp_path_factory):
     before = ray_like_pids(str(workdir))
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}", "WORKDIR": str(workdir)}
     out = subprocess.run(
-        ["bash", str(REPO / "launch" / "cpu_smoke.sh")], capture_output=True, text=True, env=env, timeout=900
+        ["bash", str(REPO / "launch" / "cpu_smoke.sh"), "trainer.save_freq=2"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=900,
     )
     return out, workdir, before
 
@@ -69,3 +73,17 @@ def test_the_strict_reward_scored_training_and_math_verify_scored_validation(smo
 def test_no_ray_process_outlives_the_run(smoke_run):
     _, workdir, before = smoke_run
     assert ray_like_pids(str(workdir)) - before == set()
+
+
+def test_eval_accepts_the_verl_checkpoint_and_converts_it_with_verls_merger(smoke_run, tmp_path):
+    from eval.generate import main as generate
+    from eval.store import read_records
+
+    _, workdir, _ = smoke_run
+    checkpoint = workdir / "checkpoints" / "justrl" / "cpu-smoke" / "global_step_2"
+    assert (checkpoint / "actor" / "model_world_size_1_rank_0.pt").exists()
+    args = ["--model", str(checkpoint), "--output-dir", str(tmp_path), "--backend", "hf", "--benchmarks", "AIME24",
+            "--data-dir", str(workdir / "data" / "benchmarks"), "--n", "2", "--max-new-tokens", "8"]  # fmt: skip
+    assert generate(args) == 0
+    assert (tmp_path / "hf_global_step_2" / "model.safetensors").exists()
+    assert len(list(read_records(tmp_path / "generations" / "AIME24.jsonl"))) == 4

@@ -93,3 +93,21 @@ def test_any_string_input_never_raises():
         for source in ("math_dapo", "AIME24"):
             assert compute_score(source, response, "1")["acc"] is False
         assert compute_score("math_dapo", response, "1", verifier="lenient")["score"] == -1.0
+
+
+@pytest.mark.parametrize(
+    ("response", "answer"),
+    [
+        ("so \\boxed{3}", "3"),
+        ("\\fbox{4}", "4"),
+        ("thus \\boxed 5$", "5"),
+        ("\\boxed{1} and \\boxed{2", None),
+        ("\\boxedx{5}", None),
+        ("\\boxed", None),
+        ("no answer", None),
+    ],
+)
+def test_last_boxed_answer_reads_the_whole_response(response, answer):
+    from reward.extract import last_boxed_answer
+
+    assert last_boxed_answer(response) == answer

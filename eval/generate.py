@@ -1,0 +1,128 @@
+"""Generate N samples per problem on the nine benchmarks with the published protocol; resumable, seeded.
+
+    python -m eval.generate --model PATH_OR_ID --output-dir DIR [--benchmarks all|AIME24,...] [--backend vllm|hf]
+
+Reads the benchmark parquets written by `python -m data_prep.benchmarks` (`--data-dir`, default data/benchmarks).
+Protocol (../shared/RECIPE.md): "{problem} Please reason step by step, and put your final answer within \\boxed{}."
+as one user message through the model's chat template; temperature 0.7, top-p 0.9, up to 31,744 new tokens;
+N = 32 samples (AIME24, AIME25, AMC23, BRUMO25, CMIMC25, HMMT25) or 4 (MATH-500, Minerva, Olympiad-Bench).
+Sample k of every problem is drawn with seed `--seed + k`, recorded in the record, so a run is reproducible and any
+sample can be redrawn alone. Records are appended to DIR/generations/<NAME>.jsonl as they finish, each carrying its
+sampling settings; a rerun, or a run killed with SIGKILL, resumes with no lost and no duplicated samples. A verl
+checkpoint directory is accepted for --model and converted once with verl's own model merger.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import pyarrow.parquet as pq
+from tqdm import tqdm
+
+from eval import protocol
+from eval.backends import HFBackend, Request, Sampling, VLLMBackend
+from eval.checkpoint import resolve_model
+from eval.store import Appender, read_records
+from reward.sources import BENCHMARKS
+
+
+def load_problems(data_dir: Path, name: str, limit: int | None = None) -> list[dict]:
+    path = data_dir / f"{name}.parquet"
+    if not path.exists():
+        raise FileNotFoundError(
+            f"{path} not found; write it with: python -m data_prep.benchmarks --output-dir {data_dir}"
+        )
+    rows = pq.read_table(path, columns=["extra_info", "reward_model"]).to_pylist()[:limit]
+    return [
+        {"index": r["extra_info"]["index"], "problem": r["extra_info"]["problem"],
+         "ground_truth": r["reward_model"]["ground_truth"]}
+        for r in rows
+    ]  # fmt: skip
+
+
+def generations_path(output_dir: Path, name: str) -> Path:
+    return output_dir / "generations" / f"{name}.jsonl"
+
+
+def pending_requests(name: str, problems: list[dict], n: int, base_seed: int, done: set, chat) -> list[Request]:
+    return [
+        Request(key=(name, p["index"], k), prompt=chat(protocol.prompt(p["problem"])), seed=base_seed + k)
+        for k in range(n)
+        for p in problems
+        if (p["index"], k) not in done
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", required=True, help="hub id, Hugging Face directory, or verl checkpoint directory")
+    parser.add_argument("--output-dir", required=True, type=Path)
+    parser.add_argument(
+        "--benchmarks", default="all", help=f"'all' or a comma-separated subset of {','.join(BENCHMARKS)}"
+    )
+    parser.add_argument("--backend", choices=["vllm", "hf"], default="vllm")
+    parser.add_argument("--data-dir", type=Path, default=Path("data/benchmarks"))
+    parser.add_argument("--seed", type=int, default=0, help="base seed: sample k uses seed + k")
+    parser.add_argument("--n", type=int, help="samples per problem for every benchmark (default: the protocol's N)")
+    parser.add_argument("--limit", type=int, help="only the first LIMIT problems of each benchmark (smoke tests)")
+    parser.add_argument("--temperature", type=float, default=protocol.TEMPERATURE)
+    parser.add_argument("--top-p", type=float, default=protocol.TOP_P)
+    parser.add_argument("--max-new-tokens", type=int, default=protocol.MAX_NEW_TOKENS)
+    args = parser.parse_args(argv)
+
+    names = list(BENCHMARKS) if args.benchmarks == "all" else args.benchmarks.split(",")
+    if unknown := sorted(set(names) - set(BENCHMARKS)):
+        parser.error(f"unknown benchmarks {unknown}; known: {', '.join(BENCHMARKS)}")
+    try:
+        problems = {name: load_problems(args.data_dir, name, args.limit) for name in names}
+    except FileNotFoundError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+    model = resolve_model(args.model, args.output_dir)
+    sampling = Sampling(args.temperature, args.top_p, args.max_new_tokens)
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(model)
+
+    def chat(text: str) -> str:
+        return tokenizer.apply_chat_template(
+            [{"role": "user", "content": text}], add_generation_prompt=True, tokenize=False
+        )
+
+    backend = None
+    for name in names:
+        n = args.n or protocol.SAMPLES[name]
+        path = generations_path(args.output_dir, name)
+        done = {(r["index"], r["sample"]) for r in read_records(path)}
+        requests = pending_requests(name, problems[name], n, args.seed, done, chat)
+        total = n * len(problems[name])
+        if not requests:
+            print(f"{name}: {total} samples already generated ({path})")
+            continue
+        if backend is None:  # start the engine only when there is work
+            prompt_budget = max(
+                len(tokenizer(chat(protocol.prompt(p["problem"])))["input_ids"]) for ps in problems.values() for p in ps
+            )
+            backend = (
+                HFBackend(model) if args.backend == "hf" else VLLMBackend(model, prompt_budget + args.max_new_tokens)
+            )
+        by_key = {(name, p["index"]): p for p in problems[name]}
+        settings = {"model": args.model, "backend": args.backend, "temperature": sampling.temperature,
+                    "top_p": sampling.top_p, "max_new_tokens": sampling.max_new_tokens}  # fmt: skip
+        with Appender(path) as out, tqdm(total=total, initial=total - len(requests), desc=name, unit="sample") as bar:
+            for o in backend.generate(requests, sampling):
+                problem = by_key[o.key[:2]]
+                out.write([{
+                    "benchmark": name, "index": o.key[1], "sample": o.key[2], "seed": args.seed + o.key[2],
+                    "problem": problem["problem"], "ground_truth": problem["ground_truth"], "response": o.text,
+                    "response_tokens": o.tokens, "finish_reason": o.finish_reason, **settings,
+                }])  # fmt: skip
+                bar.update(1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

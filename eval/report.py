@@ -1,0 +1,149 @@
+"""Report graded samples: a Markdown table per benchmark beside the published numbers, and a PNG chart.
+
+    python -m eval.report --input-dir DIR [--published JustRL-DeepSeek-1.5B]
+
+Per benchmark: avg@N (mean accuracy over all samples, the published score), unbiased pass@k (Chen et al. 2021) for
+k in 1, 4, 8, 16, 32 up to N, solve-none and solve-all (share of problems no / every sample solved), format errors
+(share of samples with no boxed answer), mean response length in tokens; then the average over benchmarks. The
+published row is picked from the model name recorded in the generations, or named with --published. Writes
+DIR/report.md and DIR/report.png, and prints the table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from collections import defaultdict
+from math import comb
+from pathlib import Path
+
+from eval.protocol import PUBLISHED, published_for
+from eval.store import read_records
+from reward.sources import BENCHMARKS
+
+KS = (1, 4, 8, 16, 32)
+
+
+def pass_at_k(n: int, c: int, k: int) -> float:
+    """Unbiased pass@k for one problem with n samples of which c are correct."""
+    if n - c < k:
+        return 1.0
+    return 1.0 - comb(n - c, k) / comb(n, k)
+
+
+def summarize(grades: list[dict]) -> dict:
+    """The report's figures for one benchmark's grades."""
+    per_problem: dict[int, list[bool]] = defaultdict(list)
+    for g in grades:
+        per_problem[g["index"]].append(bool(g["correct"]))
+    n = min(len(v) for v in per_problem.values())
+    counts = [(len(v), sum(v)) for v in per_problem.values()]
+    lengths = [g["response_tokens"] for g in grades if g.get("response_tokens") is not None]
+    return {
+        "problems": len(per_problem),
+        "n": n,
+        "avg": 100 * sum(g["correct"] for g in grades) / len(grades),
+        "pass": {k: 100 * sum(pass_at_k(m, c, k) for m, c in counts) / len(counts) for k in KS if k <= n},
+        "solve_none": 100 * sum(c == 0 for _, c in counts) / len(counts),
+        "solve_all": 100 * sum(c == m for m, c in counts) / len(counts),
+        "format_errors": 100 * sum(bool(g.get("format_error")) for g in grades) / len(grades),
+        "timed_out": sum(bool(g.get("timed_out")) for g in grades),
+        "mean_tokens": sum(lengths) / len(lengths) if lengths else float("nan"),
+    }
+
+
+def load(input_dir: Path) -> dict[str, dict]:
+    found = {}
+    for name in BENCHMARKS:
+        grades = list(read_records(input_dir / "grades" / f"{name}.jsonl"))
+        if grades:
+            found[name] = summarize(grades)
+    return found
+
+
+def recorded_model(input_dir: Path) -> str | None:
+    for path in sorted((input_dir / "generations").glob("*.jsonl")):
+        for record in read_records(path):
+            return record.get("model")
+    return None
+
+
+def markdown(results: dict[str, dict], published: str | None) -> str:
+    ref = PUBLISHED.get(published or "", {})
+    ks = [k for k in KS if any(k in r["pass"] for r in results.values())]
+    head = ["benchmark", "N", "avg@N", f"published ({published})" if published else "published", "delta"]
+    head += [f"pass@{k}" for k in ks] + ["solve-none", "solve-all", "format err", "timed out", "mean tokens"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+
+    def fmt(x: float | None) -> str:
+        return "" if x is None else f"{x:.2f}"
+
+    for name, r in results.items():
+        pub = ref.get(name)
+        row = [name, str(r["n"]), fmt(r["avg"]), fmt(pub), fmt(None if pub is None else r["avg"] - pub)]
+        row += [fmt(r["pass"].get(k)) for k in ks]
+        row += [fmt(r["solve_none"]), fmt(r["solve_all"]), fmt(r["format_errors"]), str(r["timed_out"])]
+        row += [f"{r['mean_tokens']:.0f}"]
+        lines.append("| " + " | ".join(row) + " |")
+    avg = sum(r["avg"] for r in results.values()) / len(results)
+    pub_avg = sum(ref[n] for n in results) / len(results) if ref and all(n in ref for n in results) else None
+    tail = ["**average**", "", f"**{avg:.2f}**", fmt(pub_avg), fmt(None if pub_avg is None else avg - pub_avg)]
+    lines.append("| " + " | ".join(tail + [""] * (len(head) - len(tail))) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def chart(results: dict[str, dict], published: str | None, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(results)
+    xs = range(len(names))
+    fig, ax = plt.subplots(figsize=(max(6, 1.2 * len(names)), 4))
+    ax.bar([x - 0.2 for x in xs], [results[n]["avg"] for n in names], width=0.4, label="this run")
+    if published:
+        ax.bar([x + 0.2 for x in xs], [PUBLISHED[published].get(n, 0) for n in names], width=0.4, label=published)
+    ax.set_xticks(list(xs), names, rotation=30, ha="right")
+    ax.set_ylabel("avg@N (%)")
+    ax.set_ylim(0, 100)
+    ax.legend()
+    fig.tight_layout()
+    _atomic(path, lambda tmp: fig.savefig(tmp, format="png", dpi=120))
+    plt.close(fig)
+
+
+def _atomic(path: Path, write) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--input-dir", required=True, type=Path)
+    parser.add_argument("--published", choices=sorted(PUBLISHED), help="published row to compare with")
+    args = parser.parse_args(argv)
+    results = load(args.input_dir)
+    if not results:
+        print(f"error: no grades under {args.input_dir / 'grades'}; run eval.grade first", file=sys.stderr)
+        return 2
+    model = recorded_model(args.input_dir)
+    published = args.published or (published_for(model) if model else None)
+    table = f"# Evaluation of {model}\n\n" + markdown(results, published)
+    _atomic(args.input_dir / "report.md", lambda tmp: Path(tmp).write_text(table))
+    chart(results, published, args.input_dir / "report.png")
+    print(table)
+    print(f"written: {args.input_dir / 'report.md'}, {args.input_dir / 'report.png'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,114 @@
+"""eval.generate with the transformers backend on a tiny local model: protocol, seeds, kill-and-resume."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from data_prep.benchmarks import convert
+from data_prep.common import write_rows_atomic
+from eval import protocol
+from eval.generate import main as generate
+from eval.store import Appender, read_records
+
+
+@pytest.fixture(scope="module")
+def bench_dir(tmp_path_factory):
+    """Two small benchmarks in data_prep's output schema."""
+    out = tmp_path_factory.mktemp("bench")
+    source = out / "src.parquet"
+    pq.write_table(
+        pa.Table.from_pylist([{"problem": f"What is {i} + 1?", "answer": str(i + 1)} for i in range(12)]), source
+    )
+    for name in ("AIME24", "MATH-500"):
+        write_rows_atomic(out / f"{name}.parquet", convert(name, str(source)))
+    return out
+
+
+def args(model: str, bench: Path, out: Path, *extra: str) -> list[str]:
+    return ["--model", model, "--output-dir", str(out), "--data-dir", str(bench), "--backend", "hf",
+            "--benchmarks", "AIME24,MATH-500", "--max-new-tokens", "8", *extra]  # fmt: skip
+
+
+def keys(path: Path) -> list[tuple[int, int]]:
+    return [(r["index"], r["sample"]) for r in read_records(path)]
+
+
+def test_protocol_defaults_match_the_published_ones():
+    assert protocol.prompt("P") == "P Please reason step by step, and put your final answer within \\boxed{}."
+    assert (protocol.TEMPERATURE, protocol.TOP_P, protocol.MAX_NEW_TOKENS) == (0.7, 0.9, 31_744)
+    assert protocol.SAMPLES["AIME24"] == 32 and protocol.SAMPLES["MATH-500"] == 4 and protocol.SAMPLES["HMMT25"] == 32
+
+
+def test_records_carry_seed_settings_and_length(tiny_model_dir, bench_dir, tmp_path):
+    assert generate(args(tiny_model_dir, bench_dir, tmp_path, "--n", "3", "--limit", "2", "--seed", "100")) == 0
+    records = list(read_records(tmp_path / "generations" / "AIME24.jsonl"))
+    assert sorted((r["index"], r["sample"]) for r in records) == [(i, k) for i in range(2) for k in range(3)]
+    assert {r["seed"] for r in records} == {100, 101, 102}
+    first = records[0]
+    assert (first["temperature"], first["top_p"], first["max_new_tokens"]) == (0.7, 0.9, 8)
+    assert first["problem"] == "What is 0 + 1?" and first["ground_truth"] == "1"
+    assert 1 <= first["response_tokens"] <= 8 and first["finish_reason"] in ("stop", "length")
+
+
+def test_rerun_generates_nothing_new(tiny_model_dir, bench_dir, tmp_path, capsys):
+    assert generate(args(tiny_model_dir, bench_dir, tmp_path, "--n", "2", "--limit", "2")) == 0
+    before = (tmp_path / "generations" / "AIME24.jsonl").read_bytes()
+    assert generate(args(tiny_model_dir, bench_dir, tmp_path, "--n", "2", "--limit", "2")) == 0
+    assert (tmp_path / "generations" / "AIME24.jsonl").read_bytes() == before
+    assert "AIME24: 4 samples already generated" in capsys.readouterr().out
+
+
+def responses(run: Path, name: str) -> dict[tuple[int, int], str]:
+    return {(r["index"], r["sample"]): r["response"] for r in read_records(run / "generations" / f"{name}.jsonl")}
+
+
+def test_sigkill_then_resume_loses_and_duplicates_nothing(tiny_model_dir, bench_dir, tmp_path):
+    reference, resumed = tmp_path / "reference", tmp_path / "resumed"
+    assert generate(args(tiny_model_dir, bench_dir, reference, "--n", "8")) == 0
+
+    command = [sys.executable, "-m", "eval.generate", *args(tiny_model_dir, bench_dir, resumed, "--n", "8")]
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    target = resumed / "generations" / "AIME24.jsonl"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and (not target.exists() or len(target.read_bytes().splitlines()) < 10):
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    interrupted = len(keys(target))
+    assert 10 <= interrupted < 96, "the kill should land mid-run"
+
+    assert generate(args(tiny_model_dir, bench_dir, resumed, "--n", "8")) == 0
+    for name in ("AIME24", "MATH-500"):
+        got, want = keys(resumed / "generations" / f"{name}.jsonl"), keys(reference / "generations" / f"{name}.jsonl")
+        assert len(got) == len(set(got)) == 96
+        assert set(got) == set(want)
+        assert responses(resumed, name) == responses(reference, name)  # a sample depends only on prompt and seed
+
+
+def test_a_torn_last_line_is_dropped_on_resume(tmp_path):
+    path = tmp_path / "g.jsonl"
+    path.write_text(json.dumps({"index": 0, "sample": 0}) + "\n" + '{"index": 0, "sam')
+    assert keys(path) == [(0, 0)]
+    with Appender(path) as out:
+        out.write([{"index": 0, "sample": 1}])
+    assert keys(path) == [(0, 0), (0, 1)]
+
+
+def test_missing_benchmark_file_names_the_command_to_make_it(tiny_model_dir, tmp_path, capsys):
+    assert (
+        generate(
+            ["--model", tiny_model_dir, "--output-dir", str(tmp_path), "--data-dir", str(tmp_path), "--backend", "hf"]
+        )
+        == 2
+    )
+    assert "python -m data_prep.benchmarks --output-dir" in capsys.readouterr().err
