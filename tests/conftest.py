@@ -41,6 +41,19 @@ def tiny_tokenizer(tiny_model_dir):
 
 @pytest.fixture
 def shared_benchmarks() -> Path:
+    """../shared/benchmarks, the published files (tests that need them skip cleanly without them)."""
     if not (SHARED_BENCHMARKS / "AIME24" / "test.parquet").exists():
         pytest.skip(f"{SHARED_BENCHMARKS} not present")
     return SHARED_BENCHMARKS
+
+
+@pytest.fixture(scope="session")
+def prepared_benchmarks(tmp_path_factory) -> Path:
+    """The nine benchmarks as data_prep writes them (DIR/<NAME>.parquet), from ../shared/benchmarks."""
+    from data_prep.benchmarks import main
+
+    if not (SHARED_BENCHMARKS / "AIME24" / "test.parquet").exists():
+        pytest.skip(f"{SHARED_BENCHMARKS} not present")
+    out = tmp_path_factory.mktemp("benchmarks")
+    assert main(["--output-dir", str(out), "--input-dir", str(SHARED_BENCHMARKS)]) == 0
+    return out

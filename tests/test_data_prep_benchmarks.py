@@ -24,15 +24,9 @@ EXPECTED_ROWS = {
 }
 
 
-@pytest.fixture(scope="module")
-def prepared(tmp_path_factory):
-    from conftest import SHARED_BENCHMARKS
-
-    if not (SHARED_BENCHMARKS / "AIME24" / "test.parquet").exists():
-        pytest.skip(f"{SHARED_BENCHMARKS} not present")
-    out = tmp_path_factory.mktemp("benchmarks")
-    assert main(["--output-dir", str(out), "--input-dir", str(SHARED_BENCHMARKS)]) == 0
-    return out
+@pytest.fixture
+def prepared(prepared_benchmarks):
+    return prepared_benchmarks
 
 
 @pytest.mark.parametrize(

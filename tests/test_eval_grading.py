@@ -7,20 +7,14 @@ import time
 import pyarrow.parquet as pq
 import pytest
 
-from data_prep.benchmarks import main as prepare_benchmarks
 from eval.grading import grade_many, is_correct
 from reward.extract import last_boxed_answer
 from reward.sources import BENCHMARKS
 
 
 @pytest.fixture(scope="module")
-def ground_truths(tmp_path_factory):
-    from conftest import SHARED_BENCHMARKS
-
-    if not (SHARED_BENCHMARKS / "AIME24" / "test.parquet").exists():
-        pytest.skip(f"{SHARED_BENCHMARKS} not present")
-    out = tmp_path_factory.mktemp("bench")
-    assert prepare_benchmarks(["--output-dir", str(out), "--input-dir", str(SHARED_BENCHMARKS)]) == 0
+def ground_truths(prepared_benchmarks):
+    out = prepared_benchmarks
     return {
         n: [r["reward_model"]["ground_truth"] for r in pq.read_table(out / f"{n}.parquet").to_pylist()]
         for n in BENCHMARKS

@@ -116,11 +116,7 @@ def test_reward_path_loads_our_function_through_verl():
     assert fn is compute_score
 
 
-def test_data_paths_are_what_data_prep_writes(tmp_path, capsys):
-    from conftest import SHARED_BENCHMARKS
-
-    if not SHARED_BENCHMARKS.exists():
-        pytest.skip("../shared/benchmarks not present")
+def test_data_paths_are_what_data_prep_writes(tmp_path, shared_benchmarks):
     cfg = compose_recipe([*recipe_overrides("deepseek"), f"justrl.data_dir={tmp_path}"])
     source = tmp_path / "src.parquet"
     import pyarrow as pa
@@ -135,7 +131,7 @@ def test_data_paths_are_what_data_prep_writes(tmp_path, capsys):
     assert prepare_dapo(["--input", str(source), "--output", cfg.data.train_files]) == 0
     val_dir = {str(Path(f).parent) for f in cfg.data.val_files}
     assert len(val_dir) == 1
-    assert prepare_benchmarks(["--output-dir", val_dir.pop(), "--input-dir", str(SHARED_BENCHMARKS)]) == 0
+    assert prepare_benchmarks(["--output-dir", val_dir.pop(), "--input-dir", str(shared_benchmarks)]) == 0
     assert all(Path(f).is_file() for f in [cfg.data.train_files, *cfg.data.val_files])
 
 
