@@ -1,4 +1,4 @@
-"""verl custom reward for JustRL: `reward.custom_reward_function.path=reward/score.py` (name `compute_score`).
+"""verl custom reward for JustRL: `reward.custom_reward_function.path=pkg://reward.score` (name `compute_score`).
 
 - Training (`data_source == "math_dapo"`), verifier "strict" (the default): JustRL's reward, +1.0 / -1.0. The last
   balanced `\\boxed{}` within the response's last 100 characters, compared with the ground truth as a raw string.
@@ -12,7 +12,7 @@
 
 Every call returns the same keys, `score` (float), `acc` (bool) and `pred` (the extracted answer or None), so verl
 can batch them as metrics. A response with no readable answer is simply wrong; no string input raises or hangs
-(math-verify runs under a hard process-level time limit, see reward/math_equal.py). An unknown `data_source` or
+(math-verify runs under a hard process-level time limit, see reward/bounded.py). An unknown `data_source` or
 verifier raises: nothing is scored silently.
 """
 

@@ -61,9 +61,7 @@ def write_toy_data(data_dir: Path) -> None:
     prepare(str(source), str(data_dir / "dapo_math_17k.parquet"))
     val_source = data_dir / "toy_val_source.parquet"
     pq.write_table(
-        pa.Table.from_pylist(
-            [{"problem": toy_problem(1, 2), "answer": "3"}, {"problem": toy_problem(3, 4), "answer": "7"}]
-        ),
+        pa.Table.from_pylist([{"problem": toy_problem(a, b), "answer": str(a + b)} for a, b in ((1, 2), (2, 2))]),
         val_source,
     )
     for name in TRAIN_VALIDATION:
