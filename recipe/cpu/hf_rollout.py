@@ -132,11 +132,10 @@ class HFReplica(RolloutReplica):
     """One `HFRolloutServer` per replica, on the node (and, on GPU, the device) of the replica's first worker."""
 
     async def launch_servers(self):
-        worker = self.workers[0] if self.workers else None
-        cuda_visible_devices = None
-        if worker is not None and torch.cuda.is_available():
-            ids = await worker.__ray_call__.remote(lambda w: ray.get_runtime_context().get_accelerator_ids())
-            cuda_visible_devices = ",".join(ids.get("GPU", [])) or None
+        # The device of the replica's first worker (asked of the worker itself: the caller may be a CPU-only actor).
+        # On the CPU platform this is Ray's logical GPU id, harmless to a process that finds no CUDA.
+        ids = await self.workers[0].__ray_call__.remote(lambda w: ray.get_runtime_context().get_accelerator_ids())
+        cuda_visible_devices = ",".join(ids.get("GPU", [])) or None
         server = (
             ray.remote(HFRolloutServer)
             .options(name=_server_name(self.replica_rank), num_cpus=0, max_concurrency=self.max_concurrency)
