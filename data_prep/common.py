@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pyarrow as pa
@@ -87,15 +88,28 @@ def first_user_content(source: str, row: int, messages) -> str:
     raise DataError(f"{source}: row {row}: column 'prompt' has no user message")
 
 
+@contextmanager
+def atomic_output(path: str | os.PathLike) -> Iterator[str]:
+    """A temporary path beside `path` to write to; renamed onto `path` only if the block succeeds, else removed.
+    Readers see the old file or the complete new one, never a half-written one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
 class AtomicParquetWriter:
-    """A parquet file that appears at `path` only when complete: written beside it, then renamed."""
+    """A parquet file that appears at `path` only when complete (see `atomic_output`)."""
 
     def __init__(self, path: str | os.PathLike, schema: pa.Schema):
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, self.tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
-        os.close(fd)
-        self.writer = pq.ParquetWriter(self.tmp, schema)
+        self._output = atomic_output(path)
+        self.writer = pq.ParquetWriter(self._output.__enter__(), schema)
 
     def write(self, table: pa.Table) -> None:
         self.writer.write_table(table)
@@ -105,10 +119,7 @@ class AtomicParquetWriter:
 
     def __exit__(self, exc_type, exc, tb) -> None:
         self.writer.close()
-        if exc_type is None:
-            os.replace(self.tmp, self.path)
-        else:
-            os.unlink(self.tmp)
+        self._output.__exit__(exc_type, exc, tb)
 
 
 def write_rows_atomic(path: str | os.PathLike, rows: list[dict]) -> None:

@@ -18,14 +18,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import shutil
 import subprocess
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from data_prep.common import atomic_output
 
 ENTROPY, REWARD, LENGTH = "actor/entropy", "critic/score/mean", "response_length/mean"
 LENGTH_CLIP, TOKENS = "response_length/clip_ratio", "perf/total_num_tokens"
@@ -149,10 +149,8 @@ def compute(series: Series, model: str) -> str:
 
 
 def _save(fig, path: Path) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    fig.savefig(tmp, format="png", dpi=110)
-    os.replace(tmp, path)
+    with atomic_output(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
 
 
 def plot(runs: dict[str, Series], output_dir: Path) -> list[Path]:

@@ -12,13 +12,12 @@ DIR/report.md and DIR/report.png, and prints the table.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 from collections import defaultdict
 from math import comb
 from pathlib import Path
 
+from data_prep.common import atomic_output
 from eval.protocol import PUBLISHED, published_for
 from eval.store import read_records
 from reward.sources import BENCHMARKS
@@ -111,19 +110,9 @@ def chart(results: dict[str, dict], published: str | None, path: Path) -> None:
     ax.set_ylim(0, 100)
     ax.legend()
     fig.tight_layout()
-    _atomic(path, lambda tmp: fig.savefig(tmp, format="png", dpi=120))
+    with atomic_output(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=120)
     plt.close(fig)
-
-
-def _atomic(path: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -138,7 +127,8 @@ def main(argv: list[str] | None = None) -> int:
     model = recorded_model(args.input_dir)
     published = args.published or (published_for(model) if model else None)
     table = f"# Evaluation of {model}\n\n" + markdown(results, published)
-    _atomic(args.input_dir / "report.md", lambda tmp: Path(tmp).write_text(table))
+    with atomic_output(args.input_dir / "report.md") as tmp:
+        Path(tmp).write_text(table)
     chart(results, published, args.input_dir / "report.png")
     print(table)
     print(f"written: {args.input_dir / 'report.md'}, {args.input_dir / 'report.png'}")
