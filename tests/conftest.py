@@ -14,13 +14,11 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_BENCHMARKS = REPO.parent / "shared" / "benchmarks"
 
 
-def verl_config(*overrides: str, config_name: str = "ppo_trainer", config_dir: str | None = None):
-    """Compose a config with Hydra as verl's main_ppo does: verl's packaged ppo_trainer, or a recipe config."""
-    import verl.trainer.config
-    from hydra import compose, initialize_config_dir
+def verl_config(*overrides: str):
+    """verl's packaged ppo_trainer, composed with Hydra as verl's main_ppo does."""
+    from recipe.tools.compose import compose_verl
 
-    with initialize_config_dir(config_dir=config_dir or verl.trainer.config.__path__[0], version_base=None):
-        return compose(config_name=config_name, overrides=list(overrides))
+    return compose_verl(overrides)
 
 
 @pytest.fixture(scope="session")

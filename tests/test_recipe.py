@@ -27,15 +27,7 @@ COMBINATIONS = [(m, a) for m in base_models() for a in [None, *ablations()]]
 
 
 def flat(cfg) -> dict[str, object]:
-    return {k: v for k, v in _flatten(OmegaConf.to_container(cfg, resolve=True))}
-
-
-def _flatten(node, prefix=""):
-    if isinstance(node, dict):
-        for k, v in node.items():
-            yield from _flatten(v, f"{prefix}{k}.")
-    else:
-        yield prefix[:-1], node
+    return fidelity.flatten(OmegaConf.to_container(cfg, resolve=True))
 
 
 def declared_keys(ablation: str) -> set[str]:
@@ -45,7 +37,7 @@ def declared_keys(ablation: str) -> set[str]:
     for parent in node.pop("defaults", []):
         if parent != "_self_":
             keys |= declared_keys(parent)
-    return keys | {k for k, _ in _flatten(node)}
+    return keys | set(fidelity.flatten(node))
 
 
 def test_there_are_two_models_and_the_papers_ablations():

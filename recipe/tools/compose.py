@@ -37,12 +37,23 @@ def recipe_overrides(base_model: str = "deepseek", ablation: str | None = None) 
     return overrides
 
 
-def compose_recipe(overrides: Sequence[str] = (), resolve: bool = True) -> DictConfig:
-    """The full verl config of the recipe under Hydra `overrides` (see `recipe_overrides`), resolved by default."""
+def _compose(config_dir: str, config_name: str, overrides: Sequence[str]) -> DictConfig:
     from hydra import compose, initialize_config_dir
 
-    with initialize_config_dir(config_dir=str(RECIPE_DIR), version_base=None):
-        cfg = compose(config_name=CONFIG_NAME, overrides=list(overrides))
+    with initialize_config_dir(config_dir=config_dir, version_base=None):
+        return compose(config_name=config_name, overrides=list(overrides))
+
+
+def compose_verl(overrides: Sequence[str] = ()) -> DictConfig:
+    """verl's own packaged `ppo_trainer` config, unresolved, under Hydra `overrides`."""
+    import verl.trainer.config
+
+    return _compose(verl.trainer.config.__path__[0], "ppo_trainer", overrides)
+
+
+def compose_recipe(overrides: Sequence[str] = (), resolve: bool = True) -> DictConfig:
+    """The full verl config of the recipe under Hydra `overrides` (see `recipe_overrides`), resolved by default."""
+    cfg = _compose(str(RECIPE_DIR), CONFIG_NAME, overrides)
     if resolve:
         OmegaConf.resolve(cfg)
     return cfg

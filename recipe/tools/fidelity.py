@@ -14,10 +14,11 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from recipe.tools.compose import RECIPE_DIR, base_models, compose_recipe, recipe_overrides
+from recipe.tools.compose import RECIPE_DIR, base_models, compose_recipe, compose_verl, recipe_overrides
 
 A = "actor_rollout_ref.actor."
 R = "actor_rollout_ref.rollout."
@@ -100,10 +101,11 @@ UNDECLARED_BUT_READ = (
 )
 
 
-def _leaves(node, prefix: str = "") -> list[str]:
+def flatten(node: Any, prefix: str = "") -> dict[str, Any]:
+    """A nested mapping as {"dotted.key": leaf value}."""
     if isinstance(node, dict):
-        return [leaf for k, v in node.items() for leaf in _leaves(v, f"{prefix}{k}.")]
-    return [prefix[:-1]]
+        return {key: leaf for k, v in node.items() for key, leaf in flatten(v, f"{prefix}{k}.").items()}
+    return {prefix[:-1]: node}
 
 
 def recipe_keys() -> list[str]:
@@ -113,7 +115,7 @@ def recipe_keys() -> list[str]:
         node = OmegaConf.to_container(OmegaConf.load(path))
         node.pop("defaults", None)
         node.pop("hydra", None)
-        keys.update(_leaves(node))
+        keys.update(flatten(node))
     return sorted(keys)
 
 
@@ -162,11 +164,7 @@ def main(argv: list[str] | None = None) -> int:
         for key, expected, actual, ok in check(cfg, base_model):
             failures += not ok
             print(f"{key:<62} {expected!s:>24} {actual!s:>24}{'' if ok else '   <-- DIFFERS'}")
-    import verl.trainer.config
-    from hydra import compose, initialize_config_dir
-
-    with initialize_config_dir(config_dir=verl.trainer.config.__path__[0], version_base=None):
-        undeclared = undeclared_keys(compose(config_name="ppo_trainer"))
+    undeclared = undeclared_keys(compose_verl())
     for key in undeclared:
         print(f"recipe key {key!r} is not declared by verl 0.9.1's ppo_trainer and may be ignored   <-- UNKNOWN")
     failures += len(undeclared)
