@@ -103,12 +103,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name}: {total} samples already generated ({path})")
             continue
         if backend is None:  # start the engine only when there is work
-            prompt_budget = max(
-                len(tokenizer(chat(protocol.prompt(p["problem"])))["input_ids"]) for ps in problems.values() for p in ps
-            )
-            backend = (
-                HFBackend(model) if args.backend == "hf" else VLLMBackend(model, prompt_budget + args.max_new_tokens)
-            )
+            if args.backend == "hf":
+                backend = HFBackend(model)
+            else:  # vLLM's context must hold the longest prompt plus the generation budget
+                prompts = (chat(protocol.prompt(p["problem"])) for ps in problems.values() for p in ps)
+                longest = max(len(tokenizer(text)["input_ids"]) for text in prompts)
+                backend = VLLMBackend(model, longest + args.max_new_tokens)
         by_key = {(name, p["index"]): p for p in problems[name]}
         settings = {"model": args.model, "backend": args.backend, "temperature": sampling.temperature,
                     "top_p": sampling.top_p, "max_new_tokens": sampling.max_new_tokens}  # fmt: skip

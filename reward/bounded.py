@@ -52,6 +52,9 @@ def bounded_map(
     fn: Callable[..., Any], calls: Iterable[Sequence[Any]], timeout_s: float, workers: int | None = None
 ) -> list[Any]:
     """`[fn(*args) for args in calls]`, each under `timeout_s` seconds; None where a call timed out or raised."""
+    calls = list(calls)
+    if not calls:  # nothing to check: do not start (or import into) a pool
+        return []
     pool = _pool(workers or default_workers(), fn.__module__)
     futures = [pool.schedule(fn, args=tuple(args), timeout=timeout_s) for args in calls]
     results = []
