@@ -71,7 +71,6 @@ def require_columns(source: str, schema: pa.Schema, columns: dict[str, str]) -> 
         ok = {
             "messages": pa.types.is_list(typ) or pa.types.is_large_list(typ),
             "struct": pa.types.is_struct(typ),
-            "string": pa.types.is_string(typ) or pa.types.is_large_string(typ),
         }[kind]
         if not ok:
             raise DataError(f"{source}: column {name!r} has type {typ}, expected {kind}")
