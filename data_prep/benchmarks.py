@@ -17,25 +17,13 @@ import re
 import sys
 from pathlib import Path
 
-import pyarrow as pa
 from tqdm import tqdm
 
-from data_prep.common import DataError, first_user_content, read_batches, verl_row, write_rows_atomic
+from data_prep.files import write_rows_atomic
+from data_prep.schema import DataError, first_user_content, verl_row
+from data_prep.sources import read_rows
+from recipe.protocol import BENCHMARKS, HUB_IDS, parse_benchmarks
 from reward.extract import last_boxed_answer
-from reward.sources import BENCHMARKS
-
-HUB_IDS = {
-    "AIME24": "math-ai/aime24",
-    "AIME25": "math-ai/aime25",
-    "AMC23": "math-ai/amc23",
-    "MATH-500": "HuggingFaceH4/MATH-500",
-    "Minerva": "math-ai/minervamath",
-    "Olympiad-Bench": "math-ai/olympiadbench",
-    "HMMT25": "MathArena/hmmt_feb_2025",
-    "BRUMO25": "MathArena/brumo_2025",
-    "CMIMC25": "MathArena/cmimc_2025",
-}
-assert set(HUB_IDS) == set(BENCHMARKS)
 
 _UNESCAPED_DOLLAR = re.compile(r"(?<!\\)\$")
 
@@ -76,21 +64,10 @@ def _answer(source: str, i: int, row: dict) -> str:
     )
 
 
-def _read_rows(source: str) -> list[dict]:
-    if Path(source).suffix == ".parquet":
-        _, _, batches = read_batches(source)
-        return pa.Table.from_batches(list(batches)).to_pylist()
-    import datasets
-
-    splits = datasets.load_dataset(source)
-    split = "test" if "test" in splits else next(iter(splits))
-    return splits[split].to_list()
-
-
 def convert(name: str, source: str) -> list[dict]:
     """Rows of benchmark `name` (read from `source`, a parquet path or hub id) in verl's schema."""
     rows = []
-    for i, row in enumerate(_read_rows(source)):
+    for i, row in enumerate(read_rows(source, splits=("test",))):
         problem = _problem(source, i, row)
         answer = clean_ground_truth(_answer(source, i, row))
         if not answer:
@@ -105,14 +82,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--output-dir", required=True)
     parser.add_argument("--input-dir", help="local copies laid out as <NAME>/test.parquet (default: the hub)")
-    parser.add_argument("--benchmarks", default="all", help=f"comma-separated subset of {','.join(BENCHMARKS)}")
+    parser.add_argument(
+        "--benchmarks",
+        default="all",
+        type=parse_benchmarks,
+        help=f"'all' or a comma-separated subset of {','.join(BENCHMARKS)}",
+    )
     args = parser.parse_args(argv)
-    names = list(BENCHMARKS) if args.benchmarks == "all" else args.benchmarks.split(",")
-    unknown = sorted(set(names) - set(BENCHMARKS))
-    if unknown:
-        parser.error(f"unknown benchmarks {unknown}; known: {', '.join(BENCHMARKS)}")
     try:
-        for name in tqdm(names, desc="benchmarks", unit="benchmark"):
+        for name in tqdm(args.benchmarks, desc="benchmarks", unit="benchmark"):
             source = str(Path(args.input_dir) / name / "test.parquet") if args.input_dir else HUB_IDS[name]
             rows = convert(name, source)
             out = Path(args.output_dir) / f"{name}.parquet"

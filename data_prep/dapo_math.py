@@ -3,9 +3,9 @@
     python -m data_prep.dapo_math --output data/dapo_math_17k.parquet            # keep all rows (JustRL)
     python -m data_prep.dapo_math --input local.parquet --output out.parquet --dedup --tokenizer MODEL
 
-Each row keeps only the first user message of the source prompt (system messages dropped, as JustRL's loader did)
-and appends JustRL's instruction to it, byte for byte: "\\n\\nPlease reason step by step, and put your final answer
-within \\\\boxed{}.". `data_source` is "math_dapo", the ground truth a string, `extra_info.index` the source row.
+Each row keeps only the first user message of the source prompt (system messages dropped, as JustRL's loader did) and
+appends JustRL's instruction to it, byte for byte (`recipe.protocol.TRAIN_PROMPT_SUFFIX`). `data_source` is "math_dapo",
+the ground truth a string, `extra_info.index` the source row.
 
 The published file holds one block of 17,917 rows repeated 100 times (1,791,700 rows, 17,398 distinct problems).
 JustRL trained on it as published: keep-all is the default and reproduces it. `--dedup` keeps the first row of each
@@ -23,11 +23,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from tqdm import tqdm
 
-from data_prep.common import BOXED_SUFFIX, AtomicParquetWriter, DataError, PromptLength, read_batches, require_columns
-from reward.sources import TRAIN_SOURCE
+from data_prep.files import AtomicParquetWriter
+from data_prep.schema import DataError
+from data_prep.sources import read_batches
+from recipe.protocol import TRAIN_HUB_ID, TRAIN_PROMPT_SUFFIX, TRAIN_SOURCE, recipe_value
 
-DEFAULT_SOURCE = "BytedTsinghua-SIA/DAPO-Math-17k"
-MAX_PROMPT_TOKENS = 1024  # data.max_prompt_length in the recipe
+MAX_PROMPT_TOKENS: int = recipe_value("data.max_prompt_length")  # the filter verl applies at start-up
 
 OUTPUT_SCHEMA = pa.schema(
     [
@@ -40,8 +41,34 @@ OUTPUT_SCHEMA = pa.schema(
 )
 
 
+class PromptLength:
+    """Prompt length in tokens after the chat template, computed as verl's RLHFDataset filter does, cached."""
+
+    def __init__(self, tokenizer_path: str):
+        from transformers import AutoTokenizer
+        from verl.utils.tokenizer import normalize_token_ids
+
+        self._normalize = normalize_token_ids
+        self.tokenizer = AutoTokenizer.from_pretrained(tokenizer_path, trust_remote_code=True)
+        self._cache: dict[str, int] = {}
+
+    def __call__(self, messages: list[dict]) -> int:
+        key = messages[0]["content"]
+        if key not in self._cache:
+            ids = self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True)
+            self._cache[key] = len(self._normalize(ids))
+        return self._cache[key]
+
+
 def _check_schema(source: str, schema: pa.Schema) -> None:
-    require_columns(source, schema, {"prompt": "messages", "reward_model": "struct"})
+    """The input columns this converter reads, with their types; a DataError names the file and the column."""
+    expected = {"prompt": ("a list of messages", pa.types.is_list), "reward_model": ("a struct", pa.types.is_struct)}
+    for name, (kind, is_kind) in expected.items():
+        if name not in schema.names:
+            raise DataError(f"{source}: missing column {name!r} (columns: {', '.join(schema.names)})")
+        typ = schema.field(name).type
+        if not (is_kind(typ) or pa.types.is_large_list(typ) and name == "prompt"):
+            raise DataError(f"{source}: column {name!r} has type {typ}, expected {kind}")
     element = schema.field("prompt").type.value_type
     if not pa.types.is_struct(element) or {"role", "content"} - {f.name for f in element}:
         raise DataError(f"{source}: column 'prompt' must hold messages with 'role' and 'content', got {element}")
@@ -82,7 +109,8 @@ def _convert(source: str, batch: pa.RecordBatch, first_row: int) -> tuple[pa.Rec
         raise DataError(f"{source}: row {first_row + bad}: column 'reward_model.ground_truth' is null")
     ability = batch.column("ability") if "ability" in batch.schema.names else pa.repeat("MATH", n)
     messages = pa.StructArray.from_arrays(
-        [pc.binary_join_element_wise(contents, BOXED_SUFFIX, ""), pa.repeat("user", n)], names=["content", "role"]
+        [pc.binary_join_element_wise(contents, TRAIN_PROMPT_SUFFIX, ""), pa.repeat("user", n)],
+        names=["content", "role"],
     )
     out = pa.RecordBatch.from_arrays(
         [
@@ -135,7 +163,7 @@ def prepare(source: str, output: str, dedup: bool = False, tokenizer: str | None
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--input", default=DEFAULT_SOURCE, help="hub dataset id or local .parquet/.jsonl file")
+    parser.add_argument("--input", default=TRAIN_HUB_ID, help="hub dataset id or local .parquet/.jsonl file")
     parser.add_argument("--output", required=True, help="output .parquet file")
     parser.add_argument("--dedup", action="store_true", help="keep the first row of each distinct problem text")
     parser.add_argument(

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from eval.run_layout import RunLayout
+
 
 def actor_dir(path: Path) -> Path | None:
     """The FSDP actor shards of a verl checkpoint (`global_step_N/` or its `actor/`), or None if not one."""
@@ -15,13 +17,13 @@ def actor_dir(path: Path) -> Path | None:
     return None
 
 
-def resolve_model(model: str, cache_dir: Path) -> str:
+def resolve_model(model: str, layout: RunLayout) -> str:
     """`model` itself (a hub id or Hugging Face directory), or the merged Hugging Face copy of a verl checkpoint."""
     path = Path(model)
     shards = actor_dir(path) if path.is_dir() else None
     if shards is None:
         return model
-    target = cache_dir / f"hf_{path.resolve().name}"
+    target = layout.merged_model(path.resolve().name)
     if not (target / "config.json").exists():
         print(f"converting verl checkpoint {shards} -> {target} (verl.model_merger)", flush=True)
         subprocess.run(

@@ -8,10 +8,10 @@ skipped with a note if that is unavailable). verl 0.9.1 metric names: actor/entr
 response_length/mean, response_length/clip_ratio, actor/pg_clipfrac, actor/grad_norm, perf/total_num_tokens and
 val-core/<data source>/acc/mean@N.
 
-Writes DIR/entropy.png (with JustRL's published 1.2-1.4 band), DIR/reward.png, DIR/response_length.png and
-DIR/val_acc.png, runs overlaid and labelled; prints `ALERT: <run> step <N>: ...` lines for entropy collapse or
-blow-up, a flat reward and a response length pinned at the cap; and prints each run's cumulative prompt+response
-tokens beside JustRL's budget (1.4e11 DeepSeek, 1.1e11 Nemotron), projected to the recipe's step count.
+Writes DIR/entropy.png (with JustRL's published band, `recipe.protocol.ENTROPY_BAND`), DIR/reward.png,
+DIR/response_length.png and DIR/val_acc.png, runs overlaid and labelled; prints `ALERT: <run> step <N>: ...` lines for
+entropy collapse or blow-up, a flat reward and a response length pinned at the cap; and prints each run's cumulative
+prompt+response tokens beside JustRL's budget (`recipe.protocol.TOKEN_BUDGETS`), projected to the recipe's step count.
 """
 
 from __future__ import annotations
@@ -25,14 +25,12 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from data_prep.common import atomic_output
+from data_prep.files import atomic_output
+from recipe.protocol import ENTROPY_BAND, TOKEN_BUDGETS, base_models, training_steps
 
 ENTROPY, REWARD, LENGTH = "actor/entropy", "critic/score/mean", "response_length/mean"
 LENGTH_CLIP, TOKENS = "response_length/clip_ratio", "perf/total_num_tokens"
 VAL_ACC = re.compile(r"val-core/(?P<source>[^/]+)/acc/mean@\d+")
-ENTROPY_BAND = (1.2, 1.4)  # JustRL, DeepSeek base: entropy oscillates in this band
-# JustRL's published token budget (an upper bound: steps x 256 x 8 x 16k) and the recipe's step count.
-BUDGETS = {"deepseek": ("JustRL-DeepSeek-1.5B", 1.4e11, 4380), "nemotron": ("JustRL-Nemotron-1.5B", 1.1e11, 3440)}
 
 Series = dict[str, dict[int, float]]  # metric -> {step: value}
 
@@ -135,7 +133,8 @@ def alarms(series: Series, t: Thresholds) -> list[tuple[int, str]]:
 
 
 def compute(series: Series, model: str) -> str:
-    name, budget, steps_total = BUDGETS[model]
+    name, budget = TOKEN_BUDGETS[model]
+    steps_total = training_steps(model)
     if TOKENS not in series:
         return f"no {TOKENS} logged: compute not accounted"
     steps, tokens = ordered(series[TOKENS])
@@ -170,7 +169,9 @@ def plot(runs: dict[str, Series], output_dir: Path) -> list[Path]:
             if metric in series:
                 ax.plot(*ordered(series[metric]), label=label)
         if name == "entropy":
-            ax.axhspan(*ENTROPY_BAND, color="green", alpha=0.15, label="JustRL band (1.2-1.4)")
+            ax.axhspan(
+                *ENTROPY_BAND, color="green", alpha=0.15, label=f"JustRL band ({ENTROPY_BAND[0]}-{ENTROPY_BAND[1]})"
+            )
         ax.set(xlabel="step", ylabel=ylabel, title=metric)
         ax.legend()
         _save(fig, output_dir / f"{name}.png")
@@ -192,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--logdir", action="append", required=True, type=Path, help="a run's log directory")
     parser.add_argument("--label", action="append", help="a name per --logdir (default: the directory name)")
     parser.add_argument("--output-dir", required=True, type=Path)
-    parser.add_argument("--model", choices=sorted(BUDGETS), default="deepseek", help="budget and step count")
+    parser.add_argument("--model", choices=base_models(), default="deepseek", help="budget and step count")
     for field, default in vars(Thresholds()).items():
         parser.add_argument(f"--{field.replace('_', '-')}", type=type(default), default=default)
     args = parser.parse_args(argv)

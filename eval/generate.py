@@ -3,9 +3,9 @@
     python -m eval.generate --model PATH_OR_ID --output-dir DIR [--benchmarks all|AIME24,...] [--backend vllm|hf]
 
 Reads the benchmark parquets written by `python -m data_prep.benchmarks` (`--data-dir`, default data/benchmarks).
-Protocol (../shared/RECIPE.md): "{problem} Please reason step by step, and put your final answer within \\boxed{}."
-as one user message through the model's chat template; temperature 0.7, top-p 0.9, up to 31,744 new tokens;
-N = 32 samples (AIME24, AIME25, AMC23, BRUMO25, CMIMC25, HMMT25) or 4 (MATH-500, Minerva, Olympiad-Bench).
+The published protocol (recipe/protocol.py: EVAL_PROMPT_TEMPLATE, EVAL_TEMPERATURE, EVAL_TOP_P, EVAL_MAX_NEW_TOKENS,
+EVAL_SAMPLES): the problem and the boxed-answer instruction as one user message through the model's chat template,
+sampled N times per problem.
 Sample k of every problem is drawn with seed `--seed + k`, recorded in the record, so a run is reproducible and any
 sample can be redrawn alone. Records are appended to DIR/generations/<NAME>.jsonl as they finish, each carrying its
 sampling settings; a rerun, or a run killed with SIGKILL, resumes with no lost and no duplicated samples. A verl
@@ -21,11 +21,11 @@ from pathlib import Path
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
-from eval import protocol
 from eval.backends import HFBackend, Request, Sampling, VLLMBackend
 from eval.checkpoint import resolve_model
+from eval.run_layout import RunLayout
 from eval.store import Appender, read_records
-from reward.sources import BENCHMARKS
+from recipe import protocol
 
 
 def load_problems(data_dir: Path, name: str, limit: int | None = None) -> list[dict]:
@@ -42,13 +42,9 @@ def load_problems(data_dir: Path, name: str, limit: int | None = None) -> list[d
     ]  # fmt: skip
 
 
-def generations_path(output_dir: Path, name: str) -> Path:
-    return output_dir / "generations" / f"{name}.jsonl"
-
-
 def pending_requests(name: str, problems: list[dict], n: int, base_seed: int, done: set, chat) -> list[Request]:
     return [
-        Request(key=(name, p["index"], k), prompt=chat(protocol.prompt(p["problem"])), seed=base_seed + k)
+        Request(key=(name, p["index"], k), prompt=chat(protocol.eval_prompt(p["problem"])), seed=base_seed + k)
         for k in range(n)
         for p in problems
         if (p["index"], k) not in done
@@ -60,28 +56,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", required=True, help="hub id, Hugging Face directory, or verl checkpoint directory")
     parser.add_argument("--output-dir", required=True, type=Path)
     parser.add_argument(
-        "--benchmarks", default="all", help=f"'all' or a comma-separated subset of {','.join(BENCHMARKS)}"
+        "--benchmarks",
+        default="all",
+        type=protocol.parse_benchmarks,
+        help=f"'all' or a comma-separated subset of {','.join(protocol.BENCHMARKS)}",
     )
     parser.add_argument("--backend", choices=["vllm", "hf"], default="vllm")
     parser.add_argument("--data-dir", type=Path, default=Path("data/benchmarks"))
     parser.add_argument("--seed", type=int, default=0, help="base seed: sample k uses seed + k")
     parser.add_argument("--n", type=int, help="samples per problem for every benchmark (default: the protocol's N)")
     parser.add_argument("--limit", type=int, help="only the first LIMIT problems of each benchmark (smoke tests)")
-    parser.add_argument("--temperature", type=float, default=protocol.TEMPERATURE)
-    parser.add_argument("--top-p", type=float, default=protocol.TOP_P)
-    parser.add_argument("--max-new-tokens", type=int, default=protocol.MAX_NEW_TOKENS)
+    parser.add_argument("--temperature", type=float, default=protocol.EVAL_TEMPERATURE)
+    parser.add_argument("--top-p", type=float, default=protocol.EVAL_TOP_P)
+    parser.add_argument("--max-new-tokens", type=int, default=protocol.EVAL_MAX_NEW_TOKENS)
     args = parser.parse_args(argv)
 
-    names = list(BENCHMARKS) if args.benchmarks == "all" else args.benchmarks.split(",")
-    if unknown := sorted(set(names) - set(BENCHMARKS)):
-        parser.error(f"unknown benchmarks {unknown}; known: {', '.join(BENCHMARKS)}")
+    names, layout = args.benchmarks, RunLayout(args.output_dir)
     try:
         problems = {name: load_problems(args.data_dir, name, args.limit) for name in names}
     except FileNotFoundError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
 
-    model = resolve_model(args.model, args.output_dir)
+    model = resolve_model(args.model, layout)
     sampling = Sampling(args.temperature, args.top_p, args.max_new_tokens)
     from transformers import AutoTokenizer
 
@@ -94,8 +91,8 @@ def main(argv: list[str] | None = None) -> int:
 
     backend = None
     for name in names:
-        n = args.n or protocol.SAMPLES[name]
-        path = generations_path(args.output_dir, name)
+        n = args.n or protocol.EVAL_SAMPLES[name]
+        path = layout.generations(name)
         done = {(r["index"], r["sample"]) for r in read_records(path)}
         requests = pending_requests(name, problems[name], n, args.seed, done, chat)
         total = n * len(problems[name])
@@ -106,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.backend == "hf":
                 backend = HFBackend(model)
             else:  # vLLM's context must hold the longest prompt plus the generation budget
-                prompts = (chat(protocol.prompt(p["problem"])) for ps in problems.values() for p in ps)
+                prompts = (chat(protocol.eval_prompt(p["problem"])) for ps in problems.values() for p in ps)
                 longest = max(len(tokenizer(text)["input_ids"]) for text in prompts)
                 backend = VLLMBackend(model, longest + args.max_new_tokens)
         by_key = {(name, p["index"]): p for p in problems[name]}

@@ -17,14 +17,11 @@ from pathlib import Path
 from tqdm import tqdm
 
 from eval.grading import grade_many
-from eval.protocol import GRADE_TIMEOUT_S
+from eval.run_layout import RunLayout
 from eval.store import Appender, read_records
+from reward.math_equal import DEFAULT_TIMEOUT_S
 
 CHUNK = 2_000
-
-
-def grades_path(input_dir: Path, name: str) -> Path:
-    return input_dir / "grades" / f"{name}.jsonl"
 
 
 def grade_record(record: dict, rule: tuple[str | None, bool, bool], model_ok: bool) -> dict:
@@ -44,10 +41,10 @@ def grade_record(record: dict, rule: tuple[str | None, bool, bool], model_ok: bo
     }
 
 
-def grade_file(input_dir: Path, generations: Path, timeout_s: float, workers: int | None, verifier=None) -> int:
+def grade_file(layout: RunLayout, generations: Path, timeout_s: float, workers: int | None, verifier=None) -> int:
     """Grade what is not graded yet in one benchmark's generations; returns how many samples were graded."""
     name = generations.stem
-    out_path = grades_path(input_dir, name)
+    out_path = layout.grades(name)
     done = {(g["index"], g["sample"]) for g in read_records(out_path)}
     todo = [r for r in read_records(generations) if (r["index"], r["sample"]) not in done]
     with Appender(out_path) as out, tqdm(total=len(todo), desc=f"grade {name}", unit="sample") as bar:
@@ -71,12 +68,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--input-dir", required=True, type=Path, help="the --output-dir of eval.generate")
     parser.add_argument("--model-verifier", help="e.g. opencompass/CompassVerifier-3B (vLLM) for rule-rejected answers")
-    parser.add_argument("--timeout", type=float, default=GRADE_TIMEOUT_S, help="hard limit per rule check, seconds")
+    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S, help="hard limit per rule check, seconds")
     parser.add_argument("--workers", type=int, help="grading processes (default: all cores)")
     args = parser.parse_args(argv)
-    files = sorted((args.input_dir / "generations").glob("*.jsonl"))
+    layout = RunLayout(args.input_dir)
+    files = layout.generation_files()
     if not files:
-        print(f"error: no generations under {args.input_dir / 'generations'}; run eval.generate first", file=sys.stderr)
+        print(f"error: no generations under {args.input_dir}; run eval.generate first", file=sys.stderr)
         return 2
     verifier = None
     if args.model_verifier:
@@ -84,8 +82,8 @@ def main(argv: list[str] | None = None) -> int:
 
         verifier = ModelVerifier(args.model_verifier)
     for path in files:
-        graded = grade_file(args.input_dir, path, args.timeout, args.workers, verifier)
-        print(f"{path.stem}: graded {graded} new sample(s) -> {grades_path(args.input_dir, path.stem)}")
+        graded = grade_file(layout, path, args.timeout, args.workers, verifier)
+        print(f"{path.stem}: graded {graded} new sample(s) -> {layout.grades(path.stem)}")
     return 0
 
 

@@ -15,10 +15,9 @@ from collections.abc import Iterable
 
 from verl.utils.reward_score.math_reward import is_equiv
 
-from eval.protocol import GRADE_TIMEOUT_S
-from reward.bounded import bounded_map
+from reward.bounded import bounded_decide
 from reward.extract import last_boxed_answer
-from reward.math_equal import math_equal_unbounded
+from reward.math_equal import DEFAULT_TIMEOUT_S, math_equal_unbounded
 
 _INTEGER = re.compile(r"-?\d+")
 
@@ -40,28 +39,20 @@ def equivalent(answer: str, ground_truth: str) -> bool:
 
 
 def grade_many(
-    pairs: Iterable[tuple[str, str]], timeout_s: float = GRADE_TIMEOUT_S, workers: int | None = None
+    pairs: Iterable[tuple[str, str]], timeout_s: float = DEFAULT_TIMEOUT_S, workers: int | None = None
 ) -> list[tuple[str | None, bool, bool]]:
     """(answer, correct, timed_out) for each (response, ground truth), in parallel over `workers` processes.
 
     The answer is extracted here (a linear scan) and trivial verdicts are taken here; only the bare answers that
     need normalisation or SymPy go to the time-limited workers."""
-    pairs = list(pairs)
-    results: list[tuple[str | None, bool, bool]] = []
-    to_check: list[int] = []
+    items = []
     for response, ground_truth in pairs:
         answer = last_boxed_answer(response)
-        answer = answer.strip() if answer is not None else None
-        verdict = _decided_here(answer, ground_truth)
-        if verdict is None:
-            to_check.append(len(results))
-        results.append((answer, bool(verdict), False))
-    checks = bounded_map(equivalent, [(results[i][0], pairs[i][1]) for i in to_check], timeout_s, workers)
-    for i, ok in zip(to_check, checks, strict=True):
-        results[i] = (results[i][0], bool(ok), ok is None)
-    return results
+        items.append((None if answer is None else answer.strip(), ground_truth))
+    verdicts = bounded_decide(items, _decided_here, equivalent, timeout_s, workers)
+    return [(answer, ok, timed_out) for (answer, _), (ok, timed_out) in zip(items, verdicts, strict=True)]
 
 
-def is_correct(response: str, ground_truth: str, timeout_s: float = GRADE_TIMEOUT_S) -> bool:
+def is_correct(response: str, ground_truth: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> bool:
     """Whether the response's final boxed answer is correct, decided within `timeout_s` seconds (else False)."""
     return grade_many([(response, ground_truth)], timeout_s)[0][1]

@@ -17,10 +17,10 @@ from collections import defaultdict
 from math import comb
 from pathlib import Path
 
-from data_prep.common import atomic_output
-from eval.protocol import PUBLISHED, published_for
+from data_prep.files import atomic_output
+from eval.run_layout import RunLayout
 from eval.store import read_records
-from reward.sources import BENCHMARKS
+from recipe.protocol import BENCHMARKS, PUBLISHED, published_for
 
 KS = (1, 4, 8, 16, 32)
 
@@ -53,17 +53,17 @@ def summarize(grades: list[dict]) -> dict:
     }
 
 
-def load(input_dir: Path) -> dict[str, dict]:
+def load(layout: RunLayout) -> dict[str, dict]:
     found = {}
     for name in BENCHMARKS:
-        grades = list(read_records(input_dir / "grades" / f"{name}.jsonl"))
+        grades = list(read_records(layout.grades(name)))
         if grades:
             found[name] = summarize(grades)
     return found
 
 
-def recorded_model(input_dir: Path) -> str | None:
-    for path in sorted((input_dir / "generations").glob("*.jsonl")):
+def recorded_model(layout: RunLayout) -> str | None:
+    for path in layout.generation_files():
         for record in read_records(path):
             return record.get("model")
     return None
@@ -120,18 +120,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--input-dir", required=True, type=Path)
     parser.add_argument("--published", choices=sorted(PUBLISHED), help="published row to compare with")
     args = parser.parse_args(argv)
-    results = load(args.input_dir)
+    layout = RunLayout(args.input_dir)
+    results = load(layout)
     if not results:
-        print(f"error: no grades under {args.input_dir / 'grades'}; run eval.grade first", file=sys.stderr)
+        print(f"error: no grades under {args.input_dir}; run eval.grade first", file=sys.stderr)
         return 2
-    model = recorded_model(args.input_dir)
+    model = recorded_model(layout)
     published = args.published or (published_for(model) if model else None)
     table = f"# Evaluation of {model}\n\n" + markdown(results, published)
-    with atomic_output(args.input_dir / "report.md") as tmp:
+    with atomic_output(layout.report_md) as tmp:
         Path(tmp).write_text(table)
-    chart(results, published, args.input_dir / "report.png")
+    chart(results, published, layout.report_png)
     print(table)
-    print(f"written: {args.input_dir / 'report.md'}, {args.input_dir / 'report.png'}")
+    print(f"written: {layout.report_md}, {layout.report_png}")
     return 0
 
 

@@ -66,6 +66,24 @@ def bounded_map(
     return results
 
 
+def bounded_decide(
+    items: Iterable[Sequence[Any]],
+    decide_here: Callable[..., bool | None],
+    check: Callable[..., Any],
+    timeout_s: float,
+    workers: int | None = None,
+) -> list[tuple[bool, bool]]:
+    """(verdict, timed_out) for each item: `decide_here(*item)` settles the cheap cases in this process (a bool, or
+    None to defer); the rest run as `check(*item)` in the pool under `timeout_s`, where a timeout is (False, True)."""
+    items = list(items)
+    verdicts = [decide_here(*item) for item in items]
+    todo = [i for i, verdict in enumerate(verdicts) if verdict is None]
+    results = [(bool(verdict), False) for verdict in verdicts]
+    for i, ok in zip(todo, bounded_map(check, [items[i] for i in todo], timeout_s, workers), strict=True):
+        results[i] = (bool(ok), ok is None)
+    return results
+
+
 @atexit.register
 def _shutdown() -> None:
     for pool in _pools.values():

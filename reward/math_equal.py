@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from reward.bounded import bounded_map
+from reward.bounded import bounded_decide
 
-DEFAULT_TIMEOUT_S = 5.0
+DEFAULT_TIMEOUT_S = 5.0  # hard limit for one check (the published grader had none and could hang)
 REWARD_WORKERS = 4  # per calling process: verl runs several reward workers, each with its own pool
 
 
@@ -37,13 +37,12 @@ def math_equal_many(
     pairs: Iterable[tuple[str, str]], timeout_s: float = DEFAULT_TIMEOUT_S, workers: int | None = None
 ) -> list[bool]:
     """`math_equal` over many (pred, gold) pairs in parallel; one result per pair, in order."""
-    pairs = list(pairs)
-    todo = [i for i, (pred, gold) in enumerate(pairs) if pred != gold]  # exact matches need no SymPy
-    checked = bounded_map(math_equal_unbounded, [pairs[i] for i in todo], timeout_s, workers or REWARD_WORKERS)
-    results = [True] * len(pairs)
-    for i, ok in zip(todo, checked, strict=True):
-        results[i] = bool(ok)
-    return results
+    results = bounded_decide(pairs, _identical, math_equal_unbounded, timeout_s, workers or REWARD_WORKERS)
+    return [ok for ok, _ in results]
+
+
+def _identical(pred: str, gold: str) -> bool | None:
+    return True if pred == gold else None  # exact matches need no SymPy
 
 
 def math_equal(pred: str, gold: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> bool:

@@ -20,9 +20,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from recipe.protocol import BENCHMARKS, TRAIN_SOURCE
 from reward.extract import last_boxed_answer, strict_boxed_answer
 from reward.math_equal import DEFAULT_TIMEOUT_S, math_equal
-from reward.sources import BENCHMARKS, TRAIN_SOURCE
 
 VERIFIERS = ("strict", "lenient")
 

@@ -23,7 +23,7 @@ def verl_config(*overrides: str):
 
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory) -> str:
-    from recipe.cpu.tiny_model import build_model
+    from recipe.smoke.tiny_model import build_model
 
     out = tmp_path_factory.mktemp("tiny_model")
     build_model(out)
@@ -39,7 +39,7 @@ def tiny_tokenizer(tiny_model_dir):
 
 @pytest.fixture
 def shared_benchmarks() -> Path:
-    """../shared/benchmarks, the published files (tests that need them skip cleanly without them)."""
+    """The published benchmark files, optional test data beside the checkout (tests skip cleanly without them)."""
     if not (SHARED_BENCHMARKS / "AIME24" / "test.parquet").exists():
         pytest.skip(f"{SHARED_BENCHMARKS} not present")
     return SHARED_BENCHMARKS

@@ -8,8 +8,7 @@ from conftest import verl_config
 from verl.trainer.ppo.utils import create_rl_dataset
 
 from data_prep.benchmarks import clean_ground_truth, main
-from data_prep.common import BOXED_SUFFIX
-from reward.sources import BENCHMARKS, TRAIN_VALIDATION
+from recipe.protocol import BENCHMARKS, TRAIN_PROMPT_SUFFIX, TRAIN_VALIDATION
 
 EXPECTED_ROWS = {
     "AIME24": 30,
@@ -64,7 +63,7 @@ def test_matharena_schema_keeps_the_raw_problem(prepared):
     first = brumo[0]
     assert first["reward_model"]["ground_truth"] == "2^{99}"
     assert first["extra_info"]["problem"].startswith("One hundred concentric circles")
-    assert first["prompt"] == [{"content": first["extra_info"]["problem"] + BOXED_SUFFIX, "role": "user"}]
+    assert first["prompt"] == [{"content": first["extra_info"]["problem"] + TRAIN_PROMPT_SUFFIX, "role": "user"}]
 
 
 def test_validation_files_load_together_in_verl(prepared, tiny_tokenizer):
@@ -74,7 +73,7 @@ def test_validation_files_load_together_in_verl(prepared, tiny_tokenizer):
     assert len(dataset) == 100
     item = dataset[0]
     assert item["data_source"] == "AIME24"
-    assert item["raw_prompt"][0]["content"].endswith(BOXED_SUFFIX)
+    assert item["raw_prompt"][0]["content"].endswith(TRAIN_PROMPT_SUFFIX)
 
 
 def test_unknown_benchmark_is_rejected(tmp_path):

@@ -15,10 +15,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from data_prep.benchmarks import convert
-from data_prep.common import write_rows_atomic
-from eval import protocol
+from data_prep.files import write_rows_atomic
 from eval.generate import main as generate
 from eval.store import Appender, read_records
+from recipe import protocol
 
 
 @pytest.fixture(scope="module")
@@ -44,9 +44,10 @@ def keys(path: Path) -> list[tuple[int, int]]:
 
 
 def test_protocol_defaults_match_the_published_ones():
-    assert protocol.prompt("P") == "P Please reason step by step, and put your final answer within \\boxed{}."
-    assert (protocol.TEMPERATURE, protocol.TOP_P, protocol.MAX_NEW_TOKENS) == (0.7, 0.9, 31_744)
-    assert protocol.SAMPLES["AIME24"] == 32 and protocol.SAMPLES["MATH-500"] == 4 and protocol.SAMPLES["HMMT25"] == 32
+    assert protocol.eval_prompt("P") == "P Please reason step by step, and put your final answer within \\boxed{}."
+    assert (protocol.EVAL_TEMPERATURE, protocol.EVAL_TOP_P, protocol.EVAL_MAX_NEW_TOKENS) == (0.7, 0.9, 31_744)
+    assert protocol.EVAL_SAMPLES["AIME24"] == 32 and protocol.EVAL_SAMPLES["MATH-500"] == 4
+    assert protocol.EVAL_SAMPLES["HMMT25"] == 32
 
 
 def test_records_carry_seed_settings_and_length(tiny_model_dir, bench_dir, tmp_path):

@@ -8,8 +8,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from eval.grading import grade_many, is_correct
+from recipe.protocol import BENCHMARKS
 from reward.extract import last_boxed_answer
-from reward.sources import BENCHMARKS
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,16 @@
-"""The README's quickstart commands are the ones CI runs."""
+"""The README's commands: CI runs its install and test commands, and every command it names exists; no file of the
+project sends a reader to a path outside the repository."""
 
 from __future__ import annotations
 
+import importlib.util
+import re
+import subprocess
+
+import pytest
 from conftest import REPO
+
+DOCS = ["README.md", "recipe/README.md", "recipe/cpu/README.md"]
 
 
 def ci_commands() -> list[str]:
@@ -16,3 +24,31 @@ def test_ci_runs_exactly_the_readme_install_and_test_commands():
     assert len(commands) == 2
     for command in commands:
         assert f"\n{command}\n" in readme, command
+
+
+def tracked_files() -> list[str]:
+    return subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True, check=True).stdout.split()
+
+
+@pytest.mark.parametrize("doc", DOCS)
+def test_every_command_a_doc_names_exists(doc):
+    text = (REPO / doc).read_text()
+    modules = set(re.findall(r"python -m ([\w.]+)", text)) - {"pytest"}
+    assert modules
+    for module in modules:
+        assert importlib.util.find_spec(module) is not None, f"{doc}: python -m {module}"
+    for script in re.findall(r"(?:bash|python) ((?:launch|tests)/[\w/.]+\.(?:sh|py))", text):
+        assert (REPO / script).is_file(), f"{doc}: {script}"
+    for link in re.findall(r"\]\(([\w/.]+)\)", text):
+        assert ((REPO / doc).parent / link).exists(), f"{doc}: link {link}"
+
+
+def test_no_file_outside_tests_points_outside_the_repository():
+    # Tests may read ../shared/benchmarks as optional data; nothing else may send a reader there.
+    outside = re.compile(r"\.\./shared|VERL_CPU\.md|RECIPE\.md")
+    offenders = [
+        path
+        for path in tracked_files()
+        if not path.startswith("tests/") and (REPO / path).is_file() and outside.search((REPO / path).read_text())
+    ]
+    assert offenders == []

@@ -3,26 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-RECIPE_DIR = Path(__file__).resolve().parents[1]
+from recipe.protocol import RECIPE_DIR, base_models
+
 CONFIG_NAME = "justrl"
-
-
-def _names(group: str) -> list[str]:
-    return sorted(p.stem for p in (RECIPE_DIR / group).glob("*.yaml"))
-
-
-def base_models() -> list[str]:
-    """The model overlays in recipe/base_model/ (select with `base_model=NAME`)."""
-    return _names("base_model")
 
 
 def ablations() -> list[str]:
     """The ablation overlays in recipe/ablation/ (select with `+ablation@_global_=NAME`, as launch/ablate.sh does)."""
-    return _names("ablation")
+    return sorted(p.stem for p in (RECIPE_DIR / "ablation").glob("*.yaml"))
 
 
 def recipe_overrides(base_model: str = "deepseek", ablation: str | None = None) -> list[str]:

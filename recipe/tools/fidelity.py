@@ -4,7 +4,7 @@
     python -m recipe.tools.fidelity --base-model deepseek [extra Hydra overrides ...]
 
 Prints each published value beside the resolved verl 0.9.1 value and exits 1 if any differs. The published values
-are restated here from JustRL's training script (../shared/RECIPE.md), independently of recipe/justrl.yaml, so that
+are restated here from JustRL's training script (recipe/README.md), independently of recipe/justrl.yaml, so that
 an edit to the YAML, a default changed by a verl upgrade, or a silently ignored key shows up. It also checks that
 every key the recipe sets is one verl 0.9.1 declares or reads.
 """

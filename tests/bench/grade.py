@@ -1,9 +1,9 @@
-"""Grading throughput on a full run's worth of responses (run by hand: `python tests/bench_grade.py`).
+"""Grading throughput on a full run's worth of responses (run by hand: `python tests/bench/grade.py`).
 
-Builds responses shaped like a full evaluation (the protocol's N for each of the nine benchmarks' ground truths
-from ../shared/benchmarks: 12,000+ samples of ~16,000 characters ending in a boxed answer: half the ground truth,
-a fifth an equivalent form, the rest wrong, a few pathological), grades them with eval.grading on every core, and
-prints the wall time. Target (issue 6): <= 60 s on 2 cores.
+Builds responses shaped like a full evaluation (the protocol's N for each of the nine benchmarks' ground truths, read
+from the published benchmark files beside the checkout, ../shared/benchmarks): 12,000+ samples of ~16,000 characters
+ending in a boxed answer: half the ground truth, a fifth an equivalent form, the rest wrong, a few pathological. It
+grades them with eval.grading on every core and prints the wall time. Target (issue 6): <= 60 s on 2 cores.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ import pyarrow.parquet as pq
 
 from data_prep.benchmarks import main as prepare_benchmarks
 from eval.grading import grade_many
-from eval.protocol import SAMPLES
+from recipe.protocol import EVAL_SAMPLES
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "benchmarks"
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "benchmarks"
 FILLER = "Let me think about this step by step, checking each case carefully. " * 230
 
 
@@ -42,7 +42,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         prepare_benchmarks(["--output-dir", tmp, "--input-dir", str(SHARED)])
         pairs = []
-        for name, n in SAMPLES.items():
+        for name, n in EVAL_SAMPLES.items():
             for row in pq.read_table(Path(tmp) / f"{name}.parquet").to_pylist():
                 gt = row["reward_model"]["ground_truth"]
                 pairs += [(FILLER + f"So the answer is $\\boxed{{{variant(gt, rng)}}}$.", gt) for _ in range(n)]

@@ -12,7 +12,7 @@ import psutil
 import pytest
 from conftest import REPO
 
-from recipe.cpu.smoke import parse_metrics
+from recipe.smoke.run import parse_metrics
 
 pytestmark = pytest.mark.e2e
 

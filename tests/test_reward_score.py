@@ -1,10 +1,12 @@
-"""The strict training verifier (data_source "math_dapo"), pinned case by case and against upstream verl."""
+"""reward.score: the strict training verifier pinned case by case and against upstream verl; validation scoring, the
+lenient ablation verifier, dispatch errors, and no input that raises."""
 
 from __future__ import annotations
 
 import pytest
 from verl.utils.reward_score import math_dapo
 
+from recipe.protocol import BENCHMARKS
 from reward.score import compute_score
 
 
@@ -120,3 +122,62 @@ def test_integer_ground_truth_is_compared_as_its_string():
 )
 def test_identical_to_upstream_verl_strict_box_verify(response):
     assert_matches_upstream(response, "34")
+
+
+@pytest.mark.parametrize("data_source", BENCHMARKS)
+def test_every_benchmark_is_scored_one_or_zero(data_source):
+    assert compute_score(data_source, "\\boxed{204}", "204") == {"score": 1.0, "acc": True, "pred": "204"}
+    assert compute_score(data_source, "\\boxed{205}", "204") == {"score": 0.0, "acc": False, "pred": "205"}
+
+
+@pytest.mark.parametrize(
+    ("pred", "gold"),
+    [("0.5", "\\frac{1}{2}"), ("\\frac{2}{4}", "\\frac{1}{2}"), ("\\{2,1\\}", "\\{1,2\\}"), ("2^{10}", "1024")],
+)
+def test_validation_accepts_equivalent_forms(pred, gold):
+    assert compute_score("AIME24", f"thus \\boxed{{{pred}}}", gold)["acc"] is True
+
+
+def test_validation_reads_the_whole_response_not_only_the_tail():
+    assert compute_score("AMC23", "\\boxed{27}" + " checking." * 50, "27")["acc"] is True
+
+
+def test_validation_without_box_is_zero():
+    assert compute_score("AIME25", "I think 70", "70") == {"score": 0.0, "acc": False, "pred": None}
+
+
+def test_lenient_verifier_accepts_what_strict_rejects():
+    response = "\\boxed{\\dfrac{4}{2}}"
+    assert compute_score("math_dapo", response, "2")["score"] == -1.0
+    assert compute_score("math_dapo", response, "2", verifier="lenient") == {
+        "score": 1.0,
+        "acc": True,
+        "pred": "\\dfrac{4}{2}",
+    }
+    assert compute_score("math_dapo", "\\boxed{3}", "2", verifier="lenient")["score"] == -1.0
+
+
+def test_unknown_data_source_is_an_error_naming_it_and_the_known_ones():
+    with pytest.raises(ValueError, match=r"'gsm8k'.*math_dapo.*AIME24"):
+        compute_score("gsm8k", "\\boxed{1}", "1")
+
+
+def test_unknown_verifier_is_an_error():
+    with pytest.raises(ValueError, match="verifier='loose'"):
+        compute_score("math_dapo", "\\boxed{1}", "1", verifier="loose")
+
+
+def test_any_string_input_never_raises():
+    odd = [
+        "",
+        "\\boxed{",
+        "\\boxed{}",
+        "}}}{{{",
+        "\\boxed{\\frac{1}{0}}",
+        "\\boxed{\x00}",
+        "\\boxed{" + "{" * 2000 + "}",
+    ]
+    for response in odd:
+        for source in ("math_dapo", "AIME24"):
+            assert compute_score(source, response, "1")["acc"] is False
+        assert compute_score("math_dapo", response, "1", verifier="lenient")["score"] == -1.0

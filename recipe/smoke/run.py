@@ -1,15 +1,15 @@
 """The whole JustRL recipe through verl's real trainer on a tiny model, without a GPU (launch/cpu_smoke.sh).
 
-    python -m recipe.cpu.smoke [--gpu] [--workdir DIR] [-- extra Hydra overrides]
+    python -m recipe.smoke.run [--gpu] [--workdir DIR] [-- extra Hydra overrides]
 
-1. Builds a tiny Qwen2 and its tokenizer locally (recipe/cpu/tiny_model.py) and teaches it, with a few seconds of
+1. Builds a tiny Qwen2 and its tokenizer locally (recipe/smoke/tiny_model.py) and teaches it, with a few seconds of
    supervised steps, to answer "What is a + b?" as `\\boxed{c}`, right only part of the time. The strict reward then
    scores its samples both +1 and -1, so GRPO's group-normalised advantages are not all zero and a gradient flows.
 2. Writes the toy task with data_prep's own code, in verl's schema: a DAPO-style training file
    (data_source "math_dapo", the strict verifier) and three validation files named as the recipe expects.
 3. Runs `python -m verl.trainer.main_ppo` on the SAME recipe (recipe/justrl.yaml) and reward module as
    launch/deepseek.sh, with recipe/smoke/cpu.yaml shrinking sizes and loading the CPU layer (recipe/cpu/platform.py,
-   recipe/cpu/hf_rollout.py) through verl's VERL_USE_EXTERNAL_MODULES.
+   recipe/cpu/hf_rollout.py, see recipe/cpu/README.md) through verl's VERL_USE_EXTERNAL_MODULES.
 4. Prints verl's per-step metrics as they come, then one line:
    `smoke: <steps> steps, score_mean=<x>, grad_norm=<y>`; exit 0 only if every step ran with the strict reward.
    Ray and every process it started are stopped afterwards, on success and on failure.
@@ -34,10 +34,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from data_prep.benchmarks import convert
-from data_prep.common import BOXED_SUFFIX, write_rows_atomic
 from data_prep.dapo_math import prepare
-from recipe.tools.compose import RECIPE_DIR
-from reward.sources import TRAIN_VALIDATION
+from data_prep.files import write_rows_atomic
+from data_prep.schema import user_prompt
+from recipe.protocol import RECIPE_DIR, TRAIN_VALIDATION
 
 SUMS = [(a, b) for a in range(3) for b in range(3)]  # answers 0..4: learnable in seconds, not mastered
 METRIC = re.compile(r"([\w/@.-]+):(-?[\d.]+(?:e[-+]?\d+)?|nan|inf)")
@@ -72,12 +72,12 @@ def build_policy(model_dir: Path, steps: int = 60, seed: int = 0) -> None:
     """A tiny Qwen2 taught the answer format (and some of the answers) by a few supervised steps."""
     import torch
 
-    from recipe.cpu.tiny_model import build_model
+    from recipe.smoke.tiny_model import build_model
 
     model, tokenizer = build_model(model_dir, seed=seed)
     examples = []
     for a, b in SUMS:
-        messages = [{"role": "user", "content": toy_problem(a, b) + BOXED_SUFFIX}]
+        messages = user_prompt(toy_problem(a, b))
         prompt = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
         prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
         answer_ids = tokenizer(f"\\boxed{{{a + b}}}", add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]

@@ -3,7 +3,7 @@
 The tokenizer is a byte-level BPE (so every string round-trips, unicode included) with Qwen's special tokens and
 chat template; the model is a 2-layer Qwen2 of about 100k parameters. Both are deterministic for a given seed.
 
-    python -m recipe.cpu.tiny_model --output-dir /tmp/tiny
+    python -m recipe.smoke.tiny_model --output-dir /tmp/tiny
 """
 
 from __future__ import annotations
@@ -21,8 +21,10 @@ SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
 
 def _corpus() -> list[str]:
     # Enough text for BPE to learn the pieces the recipe's prompts and answers are made of.
+    from recipe.protocol import TRAIN_PROMPT_SUFFIX
+
     words = [
-        "Please reason step by step, and put your final answer within \\boxed{}.",
+        TRAIN_PROMPT_SUFFIX.strip(),
         "The last line of your response should be of the form Answer: $Answer",
         "user assistant system \\boxed{ } \\frac{ } \\sqrt{ } Answer: = + - * / ^ ( ) [ ] $ .",
     ]

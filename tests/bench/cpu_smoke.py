@@ -1,4 +1,4 @@
-"""Wall time and peak memory of `bash launch/cpu_smoke.sh` (run by hand: `python tests/bench_cpu_smoke.py`).
+"""Wall time and peak memory of `bash launch/cpu_smoke.sh` (run by hand: `python tests/bench/cpu_smoke.py`).
 
 Samples the machine's used memory every 0.5 s while the smoke runs (the trainer is a tree of Ray processes, so one
 process's peak says little) and prints the peak above the idle baseline. Target (issue 5): <= 5 min, <= 12 GB.
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import psutil
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def main() -> None:

@@ -9,8 +9,8 @@ import pyarrow.parquet as pq
 from conftest import verl_config
 from verl.trainer.ppo.utils import create_rl_dataset
 
-from data_prep.common import BOXED_SUFFIX
 from data_prep.dapo_math import main
+from recipe.protocol import TRAIN_PROMPT_SUFFIX
 
 SUFFIX_BYTES = b"\n\nPlease reason step by step, and put your final answer within \\boxed{}."
 DAPO_INSTRUCTION = 'Solve it.\n\nRemember to put your answer on its own line after "Answer:".'
@@ -42,7 +42,7 @@ def write_source(tmp_path, rows, name="src.parquet"):
 
 
 def test_suffix_is_byte_exact():
-    assert BOXED_SUFFIX.encode() == SUFFIX_BYTES
+    assert TRAIN_PROMPT_SUFFIX.encode() == SUFFIX_BYTES
 
 
 def test_each_row_is_one_user_message_with_the_suffix(tmp_path, capsys):
@@ -53,7 +53,7 @@ def test_each_row_is_one_user_message_with_the_suffix(tmp_path, capsys):
     first = rows[0]
     assert first["data_source"] == "math_dapo"
     assert first["prompt"] == [
-        {"content": f"Problem 0: what is 0+0? {DAPO_INSTRUCTION}" + BOXED_SUFFIX, "role": "user"}
+        {"content": f"Problem 0: what is 0+0? {DAPO_INSTRUCTION}" + TRAIN_PROMPT_SUFFIX, "role": "user"}
     ]  # the system message is dropped
     assert first["reward_model"] == {"ground_truth": "0", "style": "rule"}
     assert [r["extra_info"]["index"] for r in rows] == list(range(15))
@@ -124,7 +124,7 @@ def test_verl_dataset_loads_the_output_and_sees_the_exact_prompt(tmp_path, tiny_
     assert len(dataset) == 15
     item = dataset[1]
     assert item["raw_prompt"] == [
-        {"content": f"Problem 1: what is 1+1? {DAPO_INSTRUCTION}" + BOXED_SUFFIX, "role": "user"}
+        {"content": f"Problem 1: what is 1+1? {DAPO_INSTRUCTION}" + TRAIN_PROMPT_SUFFIX, "role": "user"}
     ]
     assert item["data_source"] == "math_dapo"
     assert item["reward_model"]["ground_truth"] == "2"
