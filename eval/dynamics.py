@@ -6,7 +6,9 @@ Reads each run's own logs: the TensorBoard event files verl's logger writes (`te
 $TENSORBOARD_DIR), and W&B offline runs under the same directory (read with wandb's own `wandb leet inspect --json`;
 skipped with a note if that is unavailable). verl 0.9.1 metric names: actor/entropy, critic/score/mean,
 response_length/mean, response_length/clip_ratio, actor/pg_clipfrac, actor/grad_norm, perf/total_num_tokens and
-val-core/<data source>/acc/mean@N.
+val-core/<data source>/acc/mean@N. Runs logged with verl 0.4 (the published JustRL code) are read too: their
+actor/entropy_loss is the policy entropy and val-core/<data source>/reward/mean@N the validation accuracy (the
+published validation scored 1 / 0), so a run can be overlaid on one logged with the original code.
 
 Writes DIR/entropy.png (with JustRL's published band, `recipe.protocol.ENTROPY_BAND`), DIR/reward.png,
 DIR/response_length.png and DIR/val_acc.png, runs overlaid and labelled; prints `ALERT: <run> step <N>: ...` lines for
@@ -31,6 +33,9 @@ from recipe.protocol import ENTROPY_BAND, TOKEN_BUDGETS, base_models, training_s
 ENTROPY, REWARD, LENGTH = "actor/entropy", "critic/score/mean", "response_length/mean"
 LENGTH_CLIP, TOKENS = "response_length/clip_ratio", "perf/total_num_tokens"
 VAL_ACC = re.compile(r"val-core/(?P<source>[^/]+)/acc/mean@\d+")
+# verl 0.4 names of the same quantities: the entropy logged as a loss term, validation accuracy as the reward mean.
+VERL04_ENTROPY = "actor/entropy_loss"
+VERL04_VAL_ACC = re.compile(r"val-core/(?P<source>[^/]+)/reward/(?P<stat>mean@\d+)")
 
 Series = dict[str, dict[int, float]]  # metric -> {step: value}
 
@@ -70,13 +75,24 @@ def read_wandb(logdir: Path) -> Series:
     return series
 
 
+def with_verl04_names(series: Series) -> Series:
+    """`series` plus the verl 0.9.1 names of metrics that only a verl 0.4 run logged."""
+    out = dict(series)
+    if ENTROPY not in out and VERL04_ENTROPY in out:
+        out[ENTROPY] = out[VERL04_ENTROPY]
+    for metric in series:
+        if match := VERL04_VAL_ACC.fullmatch(metric):
+            out.setdefault(f"val-core/{match['source']}/acc/{match['stat']}", series[metric])
+    return out
+
+
 def load_run(logdir: Path) -> Series:
     series = read_wandb(logdir)
     for metric, points in read_tensorboard(logdir).items():  # TensorBoard wins where both logged a step
         series.setdefault(metric, {}).update(points)
     if not series:
         raise FileNotFoundError(f"{logdir}: no TensorBoard event files and no W&B offline run found")
-    return series
+    return with_verl04_names(series)
 
 
 def ordered(points: dict[int, float]) -> tuple[list[int], list[float]]:

@@ -1,4 +1,9 @@
-"""Symbolic answer equivalence with math-verify, under a hard process-level time limit (reward/bounded.py).
+"""math-verify checks under a hard process-level time limit (reward/bounded.py).
+
+- `math_equal`: symbolic equivalence of two bare answers (the lenient verifier, evaluation's rule grader).
+- `math_verify_score`: the published in-training validation score, verl 0.4's `math_verify.compute_score`: math-verify's
+  `math_metric` with the ground truth boxed and extracted as LaTeX, and the prediction extracted from the *whole*
+  response as an expression or LaTeX (so an unboxed final answer such as "The answer is 204." can count).
 
 Nothing here raises on any pair of strings; a check that times out counts as not equivalent.
 """
@@ -7,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from reward.bounded import bounded_decide
+from reward.bounded import bounded_decide, bounded_map
 
 DEFAULT_TIMEOUT_S = 5.0  # hard limit for one check (the published grader had none and could hang)
 REWARD_WORKERS = 4  # per calling process: verl runs several reward workers, each with its own pool
@@ -31,6 +36,32 @@ def math_equal_unbounded(pred: str, gold: str) -> bool:
         return bool(verify(gold_parsed, pred_parsed, timeout_seconds=None))
     except Exception:  # math-verify and SymPy raise many types on odd input; an unparseable answer is wrong
         return False
+
+
+def math_verify_score_unbounded(response: str, ground_truth: str) -> tuple[bool, str | None]:
+    """(correct, last extracted prediction) as verl 0.4's `math_verify.compute_score` decided it, with math-verify's
+    own timeouts and no hard limit: run it through `math_verify_score`."""
+    from math_verify.metric import math_metric
+    from math_verify.parser import ExprExtractionConfig, LatexExtractionConfig
+
+    verify = math_metric(
+        gold_extraction_target=(LatexExtractionConfig(),),
+        pred_extraction_target=(ExprExtractionConfig(), LatexExtractionConfig()),
+    )
+    try:
+        score, extracted = verify([_boxed(ground_truth)], [response])
+    except BaseException:  # verl 0.4 scored any error (and math-verify's timeout) as 0
+        return False, None
+    predictions = extracted[1] if extracted else []
+    return score > 0, (predictions[-1] if predictions else None)
+
+
+def math_verify_score(
+    response: str, ground_truth: str, timeout_s: float = DEFAULT_TIMEOUT_S
+) -> tuple[bool, str | None]:
+    """`math_verify_score_unbounded` under a hard limit of `timeout_s` seconds; a timeout is (False, None)."""
+    (result,) = bounded_map(math_verify_score_unbounded, [(response, ground_truth)], timeout_s, REWARD_WORKERS)
+    return result if result is not None else (False, None)
 
 
 def math_equal_many(

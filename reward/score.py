@@ -7,8 +7,9 @@
 - Training, verifier "lenient" (the paper's second ablation, DeepScaleR-style): the last boxed answer of the whole
   response, equivalent to the ground truth under math-verify; same +1.0 / -1.0 scale. Select it with
   `reward.custom_reward_function.reward_kwargs.verifier=lenient` (see recipe/ablation/lenient_verifier.yaml).
-- Validation (`data_source` one of the nine benchmarks): 1.0 / 0.0 by math-verify on the last boxed answer, as
-  JustRL's in-training validation scored AIME24/AIME25/AMC23.
+- Validation (`data_source` one of the nine benchmarks): 1.0 / 0.0 as JustRL's in-training validation scored
+  AIME24/AIME25/AMC23: verl 0.4's `math_verify.compute_score` over the whole response, so an unboxed final answer
+  can count (`reward.math_equal.math_verify_score`).
 
 Every call returns the same keys, `score` (float), `acc` (bool) and `pred` (the extracted answer or None), so verl
 can batch them as metrics. A response with no readable answer is simply wrong; no string input raises or hangs
@@ -22,7 +23,7 @@ from typing import Any
 
 from recipe.protocol import BENCHMARKS, TRAIN_SOURCE
 from reward.extract import last_boxed_answer, strict_boxed_answer
-from reward.math_equal import DEFAULT_TIMEOUT_S, math_equal
+from reward.math_equal import DEFAULT_TIMEOUT_S, math_equal, math_verify_score
 
 VERIFIERS = ("strict", "lenient")
 
@@ -57,7 +58,7 @@ def compute_score(
             raise ValueError(f"reward_kwargs.verifier={verifier!r} is not one of {VERIFIERS}")
         return _result(1.0 if correct else -1.0, correct, pred)
     if data_source in BENCHMARKS:
-        correct, pred = _math_verify_correct(solution_str, ground_truth, verify_timeout_s)
+        correct, pred = math_verify_score(solution_str, ground_truth, verify_timeout_s)
         return _result(1.0 if correct else 0.0, correct, pred)
     raise ValueError(
         f"reward/score.py: unknown data_source {data_source!r}; known: {TRAIN_SOURCE!r} (training) and "

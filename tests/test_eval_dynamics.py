@@ -36,7 +36,7 @@ def collapsing(step: int) -> dict[str, float]:
     return m
 
 
-def write_run(logdir: Path, metrics) -> Path:
+def write_run(logdir: Path, metrics, val_metric: str = "val-core/AIME24/acc/mean@32") -> Path:
     from torch.utils.tensorboard import SummaryWriter  # what verl's _TensorboardAdapter uses
 
     writer = SummaryWriter(str(logdir))
@@ -44,9 +44,29 @@ def write_run(logdir: Path, metrics) -> Path:
         for key, value in metrics(step).items():
             writer.add_scalar(key, value, step)
         if step % 50 == 0 or step == 1:
-            writer.add_scalar("val-core/AIME24/acc/mean@32", 0.3 + step / 2000, step)
+            writer.add_scalar(val_metric, 0.3 + step / 2000, step)
     writer.close()
     return logdir
+
+
+def verl04_names(metrics):
+    """The same run as verl 0.4 (JustRL's fork) logged it: entropy as actor/entropy_loss, no acc, a reward mean."""
+
+    def renamed(step: int) -> dict[str, float]:
+        m = metrics(step)
+        m["actor/entropy_loss"] = m.pop("actor/entropy")
+        return m
+
+    return renamed
+
+
+def test_a_verl04_run_reads_like_a_verl09_one(tmp_path):
+    logdir = write_run(tmp_path / "v04", verl04_names(collapsing), val_metric="val-core/AIME24/reward/mean@32")
+    series = load_run(logdir)
+    assert series["actor/entropy"] == series["actor/entropy_loss"]
+    assert series["val-core/AIME24/acc/mean@32"][50] == pytest.approx(0.3 + 50 / 2000)
+    reference = load_run(write_run(tmp_path / "v09", collapsing))
+    assert alarms(series, Thresholds()) == alarms(reference, Thresholds()) != []
 
 
 def test_episodes_fire_once_per_contiguous_stretch():

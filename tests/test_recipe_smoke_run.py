@@ -59,6 +59,9 @@ def test_every_training_step_ran_and_a_gradient_was_applied(smoke_run):
     assert sorted(steps) == [1, 2]
     assert any(s["actor/grad_norm"] > 0 for s in steps.values())
     assert all(s["actor/pg_clipfrac"] >= 0 for s in steps.values())
+    # the recipe's loss weighting (recipe/policy_loss.py) ran in the actor worker: its share metric is logged
+    assert "'loss_mode': 'verl04_token_mean'" in out.stdout
+    assert all(0 < s["actor/verl04_micro_batch_share"] <= 1 for s in steps.values())
 
 
 def test_the_strict_reward_scored_training_and_math_verify_scored_validation(smoke_run):

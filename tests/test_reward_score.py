@@ -142,8 +142,28 @@ def test_validation_reads_the_whole_response_not_only_the_tail():
     assert compute_score("AMC23", "\\boxed{27}" + " checking." * 50, "27")["acc"] is True
 
 
-def test_validation_without_box_is_zero():
-    assert compute_score("AIME25", "I think 70", "70") == {"score": 0.0, "acc": False, "pred": None}
+# Responses with and without a box, scored by the published route: verl 0.4's math_verify.compute_score, whose
+# extraction verl 0.9.1 keeps in its own math_verify.compute_score (called here as the reference).
+VALIDATION_CASES = [
+    ("\\boxed{204}", "204", True),
+    ("so $\\boxed{205}$", "204", False),
+    ("The answer is 204.", "204", True),  # no box: the published validation still counts it
+    ("The answer is $204$.", "204", True),
+    ("I think 204 or 205. Final: 205", "204", False),  # the last number is the prediction
+    ("I think 70", "70", True),
+    ("no answer here", "70", False),
+    ("\\boxed{\\frac{408}{2}}", "204", True),
+    ("the answer is \\frac{1}{2}", "0.5", True),
+]
+
+
+@pytest.mark.parametrize(("response", "gold", "correct"), VALIDATION_CASES)
+def test_validation_scores_the_whole_response_as_the_published_run(response, gold, correct):
+    from verl.utils.reward_score import math_verify
+
+    result = compute_score("AIME25", response, gold)
+    assert result["acc"] is correct and result["score"] == float(correct)
+    assert math_verify.compute_score(response, gold) == float(correct)
 
 
 def test_lenient_verifier_accepts_what_strict_rejects():

@@ -48,6 +48,10 @@ PUBLISHED: dict[str, object] = {
     A + "clip_ratio_high": 0.28,
     A + "clip_ratio_c": 10.0,
     A + "loss_agg_mode": "token-mean",
+    # verl 0.4's per-micro-batch weighting of that token-mean (recipe/policy_loss.py), loaded in every worker
+    A + "policy_loss.loss_mode": "verl04_token_mean",
+    "actor_rollout_ref.model.external_lib": "recipe.policy_loss",
+    "data.seed": 1,  # verl 0.4's create_rl_sampler seeded the training sampler with 1 when data.seed was unset
     "data.max_prompt_length": 1024,
     "data.max_response_length": 15360,
     "data.filter_overlong_prompts": True,
@@ -85,6 +89,16 @@ PUBLISHED_PER_MODEL: dict[str, dict[str, object]] = {
     "nemotron": {"actor_rollout_ref.model.path": "nvidia/OpenMath-Nemotron-1.5B", "trainer.total_training_steps": 3440},
 }
 PUBLISHED_VAL_SETS = ["AIME24.parquet", "AIME25.parquet", "AMC23.parquet"]
+# How the configured reward scores responses, probed through the function the config names (as verl loads it):
+# (data source, response, ground truth, published score). Training: the strict boxed verifier. Validation: verl 0.4's
+# math_verify.compute_score over the whole response, so an unboxed final answer counts.
+PUBLISHED_SCORES = [
+    ("math_dapo", "... so the answer is \\boxed{204}", "204", 1.0),
+    ("math_dapo", "The answer is 204.", "204", -1.0),
+    ("math_dapo", "\\boxed{\\frac{408}{2}}", "204", -1.0),  # a raw string match: no equivalence
+    ("AIME24", "The answer is 204.", "204", 1.0),
+    ("AIME24", "\\boxed{205}", "204", 0.0),
+]
 
 # Keys the recipe sets that verl's packaged config does not declare but verl 0.9.1 reads:
 # - reward.reward_kwargs.*: DAPORewardManager (experimental/reward_loop/reward_manager/dapo.py);
@@ -149,6 +163,20 @@ def check(cfg: DictConfig, base_model: str) -> list[tuple[str, object, object, b
         rows.append((key, expected, actual, _same(expected, actual)))
     val_sets = [Path(p).name for p in cfg.data.val_files]
     rows.append(("data.val_files (names)", PUBLISHED_VAL_SETS, val_sets, val_sets == PUBLISHED_VAL_SETS))
+    return rows + reward_rows(cfg)
+
+
+def reward_rows(cfg: DictConfig) -> list[tuple[str, object, object, bool]]:
+    """The configured reward function on `PUBLISHED_SCORES`, loaded the way verl loads it."""
+    from verl.utils.import_utils import load_extern_object
+
+    spec = cfg.reward.custom_reward_function
+    score = load_extern_object(spec.path, spec.name)
+    kwargs = dict(spec.get("reward_kwargs") or {})
+    rows = []
+    for source, response, truth, expected in PUBLISHED_SCORES:
+        actual = score(source, response, truth, **kwargs)["score"]
+        rows.append((f"reward score ({source}: {response[-20:]!r})", expected, actual, _same(expected, actual)))
     return rows
 
 
