@@ -5,9 +5,11 @@
 
 Writes DIR/<NAME>.parquet with `data_source=<NAME>`, the training prompt (the problem plus JustRL's boxed-answer
 instruction, which its loader applied to the validation sets too), a clean ground truth (a whole-string `\\boxed{}`
-removed, `$` math delimiters removed), and the raw problem in `extra_info.problem` for the offline evaluation's own
-prompt. Sources come in several schemas (verl rows with `prompt`/`reward_model`, MathArena's `problem`/`answer`,
-hub variants with `question`/`final_answer`/`solution`); the columns are found by name.
+removed, `$` math delimiters removed) for the training reward's validation, and the problem and the answer as the
+benchmark states them in `extra_info.problem` and `extra_info.answer` for the offline evaluation, which, as published,
+prompts with the raw problem and grades against the stated answer. Sources come in several schemas (verl rows with
+`prompt`/`reward_model`, MathArena's `problem`/`answer`, hub variants with `question`/`final_answer`/`solution`); the
+columns are found by name.
 """
 
 from __future__ import annotations
@@ -68,11 +70,12 @@ def convert(name: str, source: str) -> list[dict]:
     """Rows of benchmark `name` (read from `source`, a parquet path or hub id) in verl's schema."""
     rows = []
     for i, row in enumerate(read_rows(source, splits=("test",))):
-        problem = _problem(source, i, row)
-        answer = clean_ground_truth(_answer(source, i, row))
+        problem, stated = _problem(source, i, row), _answer(source, i, row)
+        answer = clean_ground_truth(stated)
         if not answer:
             raise DataError(f"{source}: row {i}: empty answer")
-        rows.append(verl_row(name, problem, answer, "math", {"index": i, "split": "test", "problem": problem}))
+        extra_info = {"index": i, "split": "test", "problem": problem, "answer": stated.strip()}
+        rows.append(verl_row(name, problem, answer, "math", extra_info))
     if not rows:
         raise DataError(f"{source}: no rows")
     return rows

@@ -1,6 +1,7 @@
 """Generation backends: vLLM (default; one engine per visible GPU, data parallel) and transformers (`hf`, for CPU
-runs and tests with tiny models). Both take (prompt text, seed) requests and return one sample per request, so a
-sample depends only on its prompt and seed, never on batching or on which GPU ran it."""
+runs and tests with tiny models). Both take (prompt token ids, seed) requests and return one sample per request, so
+a sample depends only on its prompt and seed, never on batching or on which GPU ran it. Prompts travel as token ids
+(the chat template applied once by the caller), so no backend adds a special token a second time."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ class Sampling:
 @dataclass(frozen=True)
 class Request:
     key: tuple[str, int, int]  # (benchmark, problem index, sample)
-    prompt: str
+    prompt_ids: list[int]
     seed: int
 
 
@@ -46,7 +47,7 @@ class HFBackend:
     def generate(self, requests: list[Request], sampling: Sampling) -> Iterator[Output]:
         eos = self.model.generation_config.eos_token_id or self.tokenizer.eos_token_id
         for request in requests:
-            ids = self.tokenizer(request.prompt, add_special_tokens=False, return_tensors="pt")["input_ids"]
+            ids = self.torch.tensor([request.prompt_ids])
             self.torch.manual_seed(request.seed)
             with self.torch.no_grad():
                 out = self.model.generate(
@@ -74,6 +75,7 @@ class HFBackend:
 def _vllm_worker(gpu: str, model: str, max_model_len: int, sampling: Sampling, inbox, outbox) -> None:
     os.environ["CUDA_VISIBLE_DEVICES"] = gpu
     from vllm import LLM, SamplingParams
+    from vllm.inputs import TokensPrompt
 
     llm = LLM(model=model, max_model_len=max_model_len, enable_prefix_caching=True)
     while (chunk := inbox.get()) is not None:
@@ -83,7 +85,8 @@ def _vllm_worker(gpu: str, model: str, max_model_len: int, sampling: Sampling, i
             )
             for r in chunk
         ]
-        results = llm.generate([r.prompt for r in chunk], params, use_tqdm=False)
+        prompts = [TokensPrompt(prompt_token_ids=r.prompt_ids) for r in chunk]
+        results = llm.generate(prompts, params, use_tqdm=False)
         outbox.put(
             [
                 Output(r.key, res.outputs[0].text, len(res.outputs[0].token_ids), res.outputs[0].finish_reason or "")

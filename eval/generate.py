@@ -23,32 +23,49 @@ from tqdm import tqdm
 
 from eval.backends import HFBackend, Request, Sampling, VLLMBackend
 from eval.checkpoint import resolve_model
-from eval.run_layout import RunLayout
+from eval.run_layout import RunLayout, SettingsMismatch, check_settings
 from eval.store import Appender, read_records
 from recipe import protocol
 
 
 def load_problems(data_dir: Path, name: str, limit: int | None = None) -> list[dict]:
+    """The benchmark's problems with their ground truths as the published evaluation read them: stripped, and the
+    answer as the benchmark states it (`extra_info.answer`, written by data_prep) where present."""
     path = data_dir / f"{name}.parquet"
     if not path.exists():
         raise FileNotFoundError(
             f"{path} not found; write it with: python -m data_prep.benchmarks --output-dir {data_dir}"
         )
     rows = pq.read_table(path, columns=["extra_info", "reward_model"]).to_pylist()[:limit]
-    return [
-        {"index": r["extra_info"]["index"], "problem": r["extra_info"]["problem"],
-         "ground_truth": r["reward_model"]["ground_truth"]}
-        for r in rows
-    ]  # fmt: skip
+    problems = []
+    for r in rows:
+        answer = r["extra_info"].get("answer") or r["reward_model"]["ground_truth"]
+        problems.append({"index": r["extra_info"]["index"], "problem": r["extra_info"]["problem"].strip(),
+                         "ground_truth": str(answer).strip()})  # fmt: skip
+    return problems
 
 
-def pending_requests(name: str, problems: list[dict], n: int, base_seed: int, done: set, chat) -> list[Request]:
+def prompt_ids(tokenizer, problem: str) -> list[int]:
+    """The published prompt as one user message through the model's chat template, as token ids: the template's
+    special tokens once, nothing added again by a second tokenisation."""
+    messages = [{"role": "user", "content": protocol.eval_prompt(problem)}]
+    ids = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True)
+    return list(ids["input_ids"] if isinstance(ids, dict) or hasattr(ids, "keys") else ids)
+
+
+def pending_requests(name: str, problems: list[dict], n: int, base_seed: int, done: set, tokenizer) -> list[Request]:
+    ids = {p["index"]: prompt_ids(tokenizer, p["problem"]) for p in problems}
     return [
-        Request(key=(name, p["index"], k), prompt=chat(protocol.eval_prompt(p["problem"])), seed=base_seed + k)
+        Request(key=(name, p["index"], k), prompt_ids=ids[p["index"]], seed=base_seed + k)
         for k in range(n)
         for p in problems
         if (p["index"], k) not in done
     ]
+
+
+def model_identity(model: str) -> str:
+    """What the records name as the model: a local directory or checkpoint by its full resolved path, else the id."""
+    return str(Path(model).resolve()) if Path(model).exists() else model
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -69,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--temperature", type=float, default=protocol.EVAL_TEMPERATURE)
     parser.add_argument("--top-p", type=float, default=protocol.EVAL_TOP_P)
     parser.add_argument("--max-new-tokens", type=int, default=protocol.EVAL_MAX_NEW_TOKENS)
+    parser.add_argument("--overwrite", action="store_true", help="discard this folder's results for these benchmarks")
     args = parser.parse_args(argv)
 
     names, layout = args.benchmarks, RunLayout(args.output_dir)
@@ -78,23 +96,30 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
 
-    model = resolve_model(args.model, layout)
     sampling = Sampling(args.temperature, args.top_p, args.max_new_tokens)
+    settings = {"model": model_identity(args.model), "backend": args.backend, "base_seed": args.seed,
+                "temperature": sampling.temperature, "top_p": sampling.top_p,
+                "max_new_tokens": sampling.max_new_tokens}  # fmt: skip
+    for name in names:
+        if args.overwrite:
+            layout.generations(name).unlink(missing_ok=True)
+            layout.grades(name).unlink(missing_ok=True)
+        try:
+            check_settings(layout.generations(name), settings)
+        except SettingsMismatch as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+
+    model = resolve_model(args.model, layout)
     from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(model)
-
-    def chat(text: str) -> str:
-        return tokenizer.apply_chat_template(
-            [{"role": "user", "content": text}], add_generation_prompt=True, tokenize=False
-        )
-
     backend = None
     for name in names:
         n = args.n or protocol.EVAL_SAMPLES[name]
         path = layout.generations(name)
         done = {(r["index"], r["sample"]) for r in read_records(path)}
-        requests = pending_requests(name, problems[name], n, args.seed, done, chat)
+        requests = pending_requests(name, problems[name], n, args.seed, done, tokenizer)
         total = n * len(problems[name])
         if not requests:
             print(f"{name}: {total} samples already generated ({path})")
@@ -103,12 +128,9 @@ def main(argv: list[str] | None = None) -> int:
             if args.backend == "hf":
                 backend = HFBackend(model)
             else:  # vLLM's context must hold the longest prompt plus the generation budget
-                prompts = (chat(protocol.eval_prompt(p["problem"])) for ps in problems.values() for p in ps)
-                longest = max(len(tokenizer(text)["input_ids"]) for text in prompts)
+                longest = max(len(prompt_ids(tokenizer, p["problem"])) for ps in problems.values() for p in ps)
                 backend = VLLMBackend(model, longest + args.max_new_tokens)
         by_key = {(name, p["index"]): p for p in problems[name]}
-        settings = {"model": args.model, "backend": args.backend, "temperature": sampling.temperature,
-                    "top_p": sampling.top_p, "max_new_tokens": sampling.max_new_tokens}  # fmt: skip
         with Appender(path) as out, tqdm(total=total, initial=total - len(requests), desc=name, unit="sample") as bar:
             for o in backend.generate(requests, sampling):
                 problem = by_key[o.key[:2]]

@@ -1,11 +1,14 @@
-"""Grade generated samples: rules first (hang-free, parallel over cores), then an optional model verifier.
+"""Grade generated samples under a named protocol: rules first (hang-free, parallel), then the model verifier.
 
-    python -m eval.grade --input-dir DIR [--model-verifier opencompass/CompassVerifier-3B] [--workers N]
+    python -m eval.grade --input-dir DIR [--protocol published|lenient] [--model-verifier MODEL] [--overwrite]
 
-Reads DIR/generations/<NAME>.jsonl and appends one grade per sample to DIR/grades/<NAME>.jsonl (answer, correct,
-how it was decided, format error, response length), so a report is recomputed without regrading, and a rerun
-grades only what is missing. Every rule check runs under a hard 5 s limit (`--timeout`); one that runs out is
-recorded as incorrect with `timed_out: true`.
+Reads DIR/generations/<NAME>.jsonl and appends one grade per sample to DIR/grades/<NAME>.jsonl: the answer read,
+correct or not, how it was decided (`by`: rule, model, or null), the protocol and the verifier, format error,
+timeout, response length. A rerun grades only what is missing; a rerun with another protocol or verifier than the
+grades on disk stops with an error (use `--overwrite` to regrade). Protocols (eval/grading.py): `published` (the
+default: the published rule grader, then the verifier on every rejected response with an empty question) or
+`lenient` (ours: math-verify too, and the verifier sees the question). Without `--model-verifier` the grades are
+"rule only" and the report says so. Every rule check runs under a hard limit (`--timeout`, 5 s).
 """
 
 from __future__ import annotations
@@ -16,50 +19,55 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from eval.grading import grade_many
-from eval.run_layout import RunLayout
+from eval.grading import PROTOCOLS, Grade, grade_many
+from eval.run_layout import RunLayout, SettingsMismatch, check_settings
 from eval.store import Appender, read_records
 from reward.math_equal import DEFAULT_TIMEOUT_S
 
 CHUNK = 2_000
 
 
-def grade_record(record: dict, rule: tuple[str | None, bool, bool], model_ok: bool) -> dict:
-    answer, rule_ok, timed_out = rule
+def grade_record(record: dict, rule: Grade, model_ok: bool, protocol: str, verifier: str | None) -> dict:
     return {
         "benchmark": record["benchmark"],
         "index": record["index"],
         "sample": record["sample"],
         "seed": record.get("seed"),
-        "answer": answer,
-        "correct": rule_ok or model_ok,
-        "by": "rule" if rule_ok else ("model" if model_ok else None),
-        "timed_out": timed_out,
-        "format_error": answer is None and not timed_out,
+        "answer": rule.answer,
+        "correct": rule.correct or model_ok,
+        "by": "rule" if rule.correct else ("model" if model_ok else None),
+        "protocol": protocol,
+        "verifier": verifier,
+        "timed_out": rule.timed_out,
+        "error": rule.how[len("error: ") :] if rule.how.startswith("error") else None,
+        "format_error": rule.answer is None,
         "response_tokens": record.get("response_tokens"),
         "finish_reason": record.get("finish_reason"),
     }
 
 
-def grade_file(layout: RunLayout, generations: Path, timeout_s: float, workers: int | None, verifier=None) -> int:
+def grade_file(layout: RunLayout, generations: Path, protocol: str, timeout_s: float, workers, verifier=None) -> int:
     """Grade what is not graded yet in one benchmark's generations; returns how many samples were graded."""
     name = generations.stem
     out_path = layout.grades(name)
+    verifier_name = verifier.model if verifier is not None else None
+    check_settings(out_path, {"protocol": protocol, "verifier": verifier_name})
     done = {(g["index"], g["sample"]) for g in read_records(out_path)}
     todo = [r for r in read_records(generations) if (r["index"], r["sample"]) not in done]
     with Appender(out_path) as out, tqdm(total=len(todo), desc=f"grade {name}", unit="sample") as bar:
         for start in range(0, len(todo), CHUNK):
             chunk = todo[start : start + CHUNK]
-            rules = grade_many([(r["response"], r["ground_truth"]) for r in chunk], timeout_s, workers)
+            rules = grade_many([(r["response"], r["ground_truth"]) for r in chunk], protocol, timeout_s, workers)
             by_model = [False] * len(chunk)
-            rejected = [i for i, (_, ok, _) in enumerate(rules) if not ok]
+            rejected = [i for i, rule in enumerate(rules) if not rule.correct]
             if verifier is not None and rejected:
-                judged = verifier.judge(
-                    [(chunk[i]["problem"], chunk[i]["ground_truth"], chunk[i]["response"]) for i in rejected]
-                )
+                question = (lambda r: r["problem"]) if protocol == "lenient" else (lambda r: "")
+                judged = verifier.judge([(question(chunk[i]), chunk[i]["ground_truth"], chunk[i]["response"])
+                                         for i in rejected])  # fmt: skip
                 for i, ok in zip(rejected, judged, strict=True):
                     by_model[i] = ok
-            out.write(grade_record(r, rule, model_ok) for r, rule, model_ok in zip(chunk, rules, by_model, strict=True))
+            rows = zip(chunk, rules, by_model, strict=True)
+            out.write(grade_record(r, rule, ok, protocol, verifier_name) for r, rule, ok in rows)
             bar.update(len(chunk))
     return len(todo)
 
@@ -67,23 +75,32 @@ def grade_file(layout: RunLayout, generations: Path, timeout_s: float, workers: 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--input-dir", required=True, type=Path, help="the --output-dir of eval.generate")
-    parser.add_argument("--model-verifier", help="e.g. opencompass/CompassVerifier-3B (vLLM) for rule-rejected answers")
+    parser.add_argument("--protocol", choices=PROTOCOLS, default="published")
+    parser.add_argument("--model-verifier", help="e.g. opencompass/CompassVerifier-3B (vLLM), for rejected answers")
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S, help="hard limit per rule check, seconds")
     parser.add_argument("--workers", type=int, help="grading processes (default: all cores)")
+    parser.add_argument("--overwrite", action="store_true", help="discard existing grades and grade again")
     args = parser.parse_args(argv)
     layout = RunLayout(args.input_dir)
     files = layout.generation_files()
     if not files:
         print(f"error: no generations under {args.input_dir}; run eval.generate first", file=sys.stderr)
         return 2
+    if args.overwrite:
+        for path in files:
+            layout.grades(path.stem).unlink(missing_ok=True)
     verifier = None
     if args.model_verifier:
         from eval.model_verifier import ModelVerifier
 
         verifier = ModelVerifier(args.model_verifier)
-    for path in files:
-        graded = grade_file(layout, path, args.timeout, args.workers, verifier)
-        print(f"{path.stem}: graded {graded} new sample(s) -> {layout.grades(path.stem)}")
+    try:
+        for path in files:
+            graded = grade_file(layout, path, args.protocol, args.timeout, args.workers, verifier)
+            print(f"{path.stem}: graded {graded} new sample(s) ({args.protocol}) -> {layout.grades(path.stem)}")
+    except SettingsMismatch as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -11,6 +11,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from eval.store import read_records
+
+
+class SettingsMismatch(ValueError):
+    """A rerun into a folder written with other settings (another model, seed, sampling or protocol)."""
+
+
+def check_settings(path: Path, settings: dict) -> None:
+    """Raise `SettingsMismatch` if the records already in `path` were written with other `settings`."""
+    first = next(read_records(path), None)
+    if first is None:
+        return
+    for key, value in settings.items():
+        if first.get(key) != value:
+            raise SettingsMismatch(
+                f"{path} holds results for {key}={first.get(key)!r}, this run has {key}={value!r}; "
+                "use a fresh --output-dir, or --overwrite to replace them"
+            )
+
 
 @dataclass(frozen=True)
 class RunLayout:

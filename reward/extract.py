@@ -7,15 +7,21 @@ Two readings of a response:
   `math_dapo.is_correct_strict_box`, which is what JustRL trained with; we call verl's own helpers.
 - `last_boxed_answer`: the whole response, the last balanced `\\boxed{...}` (or `\\fbox{...}`, or `\\boxed x`),
   as rule graders for evaluation read it (verl's `math_reward` helpers).
+- `published_boxed_answer`: the published evaluation's reading: the last `\\boxed` of the whole response (or, if there
+  is none, the last `\\fbox`), its braces balanced from there; an answer only if that span is `\\boxed{...}`. So
+  `\\fbox{42}` and `\\boxed 42` give no answer, and a later `\\boxed 7` hides an earlier `\\boxed{5}`.
 
 Both return the content without the box, or None when there is no answer. Neither raises on any string.
 """
 
 from __future__ import annotations
 
+import re
+
 from verl.utils.reward_score import math_reward
 from verl.utils.reward_score.math_dapo import last_boxed_only_string, remove_boxed
 
+_BRACES = re.compile(r"[{}]")
 STRICT_REWARD_WINDOW = 300  # verl's math_dapo.compute_score: solution_str[-300:]
 STRICT_VERIFY_WINDOW = 100  # verl's math_dapo.is_correct_strict_box: pred[-100:]
 
@@ -42,3 +48,22 @@ def last_boxed_answer(response: str) -> str | None:
         return math_reward.remove_boxed(boxed)
     except AssertionError:  # e.g. `\\boxedx{5}`: a command that only starts like a box
         return None
+
+
+def published_boxed_answer(response: str) -> str | None:
+    """The answer the published evaluation's rule grader read (see the module docstring), or None."""
+    start = response.rfind("\\boxed")
+    if start < 0:
+        start = response.rfind("\\fbox")
+        if start < 0:
+            return None
+    depth = 0
+    for brace in _BRACES.finditer(response, start):
+        if brace.group() == "{":
+            depth += 1
+            continue
+        depth -= 1
+        if depth == 0:  # only a closing brace ends the span
+            span = response[start : brace.end()]
+            return span[len("\\boxed{") : -1] if span.startswith("\\boxed{") else None
+    return None

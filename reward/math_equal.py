@@ -34,6 +34,8 @@ def math_equal_unbounded(pred: str, gold: str) -> bool:
         if not gold_parsed or not pred_parsed:
             return False
         return bool(verify(gold_parsed, pred_parsed, timeout_seconds=None))
+    except ImportError:  # a broken installation is an error, never a verdict
+        raise
     except Exception:  # math-verify and SymPy raise many types on odd input; an unparseable answer is wrong
         return False
 
@@ -41,6 +43,7 @@ def math_equal_unbounded(pred: str, gold: str) -> bool:
 def math_verify_score_unbounded(response: str, ground_truth: str) -> tuple[bool, str | None]:
     """(correct, last extracted prediction) as verl 0.4's `math_verify.compute_score` decided it, with math-verify's
     own timeouts and no hard limit: run it through `math_verify_score`."""
+    from math_verify.errors import TimeoutException
     from math_verify.metric import math_metric
     from math_verify.parser import ExprExtractionConfig, LatexExtractionConfig
 
@@ -50,7 +53,7 @@ def math_verify_score_unbounded(response: str, ground_truth: str) -> tuple[bool,
     )
     try:
         score, extracted = verify([_boxed(ground_truth)], [response])
-    except BaseException:  # verl 0.4 scored any error (and math-verify's timeout) as 0
+    except (Exception, TimeoutException):  # verl 0.4 scored any error and math-verify's own timeout as 0
         return False, None
     predictions = extracted[1] if extracted else []
     return score > 0, (predictions[-1] if predictions else None)
@@ -60,8 +63,8 @@ def math_verify_score(
     response: str, ground_truth: str, timeout_s: float = DEFAULT_TIMEOUT_S
 ) -> tuple[bool, str | None]:
     """`math_verify_score_unbounded` under a hard limit of `timeout_s` seconds; a timeout is (False, None)."""
-    (result,) = bounded_map(math_verify_score_unbounded, [(response, ground_truth)], timeout_s, REWARD_WORKERS)
-    return result if result is not None else (False, None)
+    (out,) = bounded_map(math_verify_score_unbounded, [(response, ground_truth)], timeout_s, REWARD_WORKERS)
+    return out.value if out.status == "ok" else (False, None)
 
 
 def math_equal_many(
@@ -69,7 +72,7 @@ def math_equal_many(
 ) -> list[bool]:
     """`math_equal` over many (pred, gold) pairs in parallel; one result per pair, in order."""
     results = bounded_decide(pairs, _identical, math_equal_unbounded, timeout_s, workers or REWARD_WORKERS)
-    return [ok for ok, _ in results]
+    return [ok for ok, _ in results]  # a timeout or an error is "not shown equivalent"
 
 
 def _identical(pred: str, gold: str) -> bool | None:

@@ -12,13 +12,15 @@
   can count (`reward.math_equal.math_verify_score`).
 
 Every call returns the same keys, `score` (float), `acc` (bool) and `pred` (the extracted answer or None), so verl
-can batch them as metrics. A response with no readable answer is simply wrong; no string input raises or hangs
-(math-verify runs under a hard process-level time limit, see reward/bounded.py). An unknown `data_source` or
-verifier raises: nothing is scored silently.
+can batch them as metrics. A response with no readable answer is simply wrong; no input raises or hangs (math-verify
+runs under a hard process-level time limit, see reward/bounded.py): a non-string response or a missing ground truth
+is scored wrong with a warning naming the row. An unknown `data_source` or verifier raises: nothing is scored
+silently.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from recipe.protocol import BENCHMARKS, TRAIN_SOURCE
@@ -26,6 +28,7 @@ from reward.extract import last_boxed_answer, strict_boxed_answer
 from reward.math_equal import DEFAULT_TIMEOUT_S, math_equal, math_verify_score
 
 VERIFIERS = ("strict", "lenient")
+logger = logging.getLogger(__name__)
 
 
 def _result(score: float, acc: bool, pred: str | None) -> dict[str, Any]:
@@ -47,20 +50,28 @@ def compute_score(
     **kwargs: Any,
 ) -> dict[str, Any]:
     """Score one response. Signature of verl's custom reward; extra kwargs come from `reward_kwargs`."""
-    ground_truth = str(ground_truth)
+    if data_source not in BENCHMARKS and data_source != TRAIN_SOURCE:
+        raise ValueError(
+            f"reward/score.py: unknown data_source {data_source!r}; known: {TRAIN_SOURCE!r} (training) and "
+            f"{', '.join(BENCHMARKS)} (validation). Prepare data with data_prep/ so that rows carry one of these."
+        )
+    if verifier not in VERIFIERS:
+        raise ValueError(f"reward_kwargs.verifier={verifier!r} is not one of {VERIFIERS}")
+    wrong = _result(-1.0 if data_source == TRAIN_SOURCE else 0.0, False, None)
+    if not isinstance(solution_str, str) or ground_truth is None or isinstance(ground_truth, bytes):
+        row = (extra_info or {}).get("index", "?") if isinstance(extra_info, dict) else "?"
+        logger.warning(
+            "reward: %s row %s: response of type %s, ground truth %r: scored incorrect",
+            data_source, row, type(solution_str).__name__, ground_truth,
+        )  # fmt: skip
+        return wrong
+    ground_truth = str(ground_truth)  # numbers from a loosely typed parquet
     if data_source == TRAIN_SOURCE:
         if verifier == "strict":
             pred = strict_boxed_answer(solution_str)
             correct = pred == ground_truth
-        elif verifier == "lenient":
-            correct, pred = _math_verify_correct(solution_str, ground_truth, verify_timeout_s)
         else:
-            raise ValueError(f"reward_kwargs.verifier={verifier!r} is not one of {VERIFIERS}")
+            correct, pred = _math_verify_correct(solution_str, ground_truth, verify_timeout_s)
         return _result(1.0 if correct else -1.0, correct, pred)
-    if data_source in BENCHMARKS:
-        correct, pred = math_verify_score(solution_str, ground_truth, verify_timeout_s)
-        return _result(1.0 if correct else 0.0, correct, pred)
-    raise ValueError(
-        f"reward/score.py: unknown data_source {data_source!r}; known: {TRAIN_SOURCE!r} (training) and "
-        f"{', '.join(BENCHMARKS)} (validation). Prepare data with data_prep/ so that rows carry one of these."
-    )
+    correct, pred = math_verify_score(solution_str, ground_truth, verify_timeout_s)
+    return _result(1.0 if correct else 0.0, correct, pred)

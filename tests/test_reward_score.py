@@ -201,3 +201,44 @@ def test_any_string_input_never_raises():
         for source in ("math_dapo", "AIME24"):
             assert compute_score(source, response, "1")["acc"] is False
         assert compute_score("math_dapo", response, "1", verifier="lenient")["score"] == -1.0
+
+
+@pytest.mark.parametrize("data_source", ["math_dapo", "AIME24"])
+def test_non_string_responses_and_missing_ground_truths_are_wrong_with_a_warning(data_source, caplog):
+    wrong = -1.0 if data_source == "math_dapo" else 0.0
+    for response, truth in [(None, "1"), (b"\\boxed{1}", "1"), (12, "12"), ("\\boxed{None}", None)]:
+        result = compute_score(data_source, response, truth, extra_info={"index": 7})
+        assert result == {"score": wrong, "acc": False, "pred": None}
+    assert "row 7" in caplog.text
+    assert compute_score(data_source, "\\boxed{204}", 204)["acc"] is True  # a number read from a loose parquet
+
+
+def fuzz_responses(count: int, seed: int = 0) -> list[str]:
+    """Responses assembled from the pieces answers are made of, nested and repeated at random (fixed seed)."""
+    import random
+
+    rng = random.Random(seed)
+    pieces = ["\\boxed{", "}", "{", "\\frac", "\\sqrt", "^", "!", "(", ")", "[", "]", "\\{", "\\}", ",", "-", "+", "*",
+              "/", "=", "x", "\\pi", "\\infty", "\\text{", "$", "\\%", "0", "7", "99999999", ".", " ", "\\\\", "\x00",
+              "é", "\\left(", "\\right)", "\\cdot", "e", "i", "Answer:", "\n"]  # fmt: skip
+    return ["".join(rng.choice(pieces) for _ in range(rng.randint(0, 60))) for _ in range(count)]
+
+
+def test_fuzzed_responses_never_raise_under_the_strict_verifier():
+    for response in fuzz_responses(3000):
+        result = compute_score("math_dapo", response, "7")
+        assert result["score"] in (-1.0, 1.0)
+
+
+@pytest.mark.parametrize(("data_source", "verifier"), [("AIME24", "strict"), ("math_dapo", "lenient")])
+def test_fuzzed_responses_never_raise_and_each_check_is_bounded(data_source, verifier):
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    responses = fuzz_responses(300, seed=1)
+    start = time.monotonic()
+    with ThreadPoolExecutor(8) as pool:  # as verl's reward loop calls it
+        results = list(pool.map(lambda r: compute_score(data_source, r, "7", verifier=verifier,
+                                                        verify_timeout_s=2.0), responses))  # fmt: skip
+    assert all(r["score"] in (-1.0, 0.0, 1.0) for r in results)
+    assert time.monotonic() - start < 300 / 4 * 2.0 + 30  # every check within its limit, four workers
