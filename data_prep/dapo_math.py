@@ -44,12 +44,12 @@ OUTPUT_SCHEMA = pa.schema(
 class PromptLength:
     """Prompt length in tokens after the chat template, computed as verl's RLHFDataset filter does, cached."""
 
-    def __init__(self, tokenizer_path: str):
+    def __init__(self, tokenizer_path: str, trust_remote_code: bool = False):
         from transformers import AutoTokenizer
         from verl.utils.tokenizer import normalize_token_ids
 
         self._normalize = normalize_token_ids
-        self.tokenizer = AutoTokenizer.from_pretrained(tokenizer_path, trust_remote_code=True)
+        self.tokenizer = AutoTokenizer.from_pretrained(tokenizer_path, trust_remote_code=trust_remote_code)
         self._cache: dict[str, int] = {}
 
     def __call__(self, messages: list[dict]) -> int:
@@ -130,11 +130,13 @@ def _convert(source: str, batch: pa.RecordBatch, first_row: int) -> tuple[pa.Rec
     return out, contents
 
 
-def prepare(source: str, output: str, dedup: bool = False, tokenizer: str | None = None) -> dict[str, int]:
+def prepare(
+    source: str, output: str, dedup: bool = False, tokenizer: str | None = None, trust_remote_code: bool = False
+) -> dict[str, int]:
     """Convert `source` to `output` (atomically); returns the counts it prints."""
     schema, total, batches = read_batches(source)
     _check_schema(source, schema)
-    prompt_length = PromptLength(tokenizer) if tokenizer else None
+    prompt_length = PromptLength(tokenizer, trust_remote_code) if tokenizer else None
     seen: set[str] = set()
     counts = {"read": 0, "duplicates": 0, "too_long": 0, "written": 0}
     with AtomicParquetWriter(output, OUTPUT_SCHEMA) as writer, tqdm(total=total, unit="row", desc=source) as bar:
@@ -169,9 +171,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--tokenizer", help=f"drop prompts over {MAX_PROMPT_TOKENS} tokens after this tokenizer's chat template"
     )
+    parser.add_argument(
+        "--trust-remote-code",
+        action="store_true",
+        help="let the tokenizer run code from its repository (off by default)",
+    )
     args = parser.parse_args(argv)
     try:
-        counts = prepare(args.input, args.output, dedup=args.dedup, tokenizer=args.tokenizer)
+        counts = prepare(args.input, args.output, args.dedup, args.tokenizer, args.trust_remote_code)
     except DataError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-import tempfile
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,11 +15,12 @@ import pyarrow.parquet as pq
 @contextmanager
 def atomic_output(path: str | os.PathLike) -> Iterator[str]:
     """A temporary path beside `path` to write to; renamed onto `path` only if the block succeeds, else removed.
-    Readers see the old file or the complete new one, never a half-written one."""
+    Readers see the old file or the complete new one, never a half-written one. The file is created with the
+    user's umask, as any other file they write (not mkstemp's owner-only mode)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
+    tmp = str(path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp")
+    os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
     try:
         yield tmp
         os.replace(tmp, path)

@@ -6,6 +6,7 @@ a sample depends only on its prompt and seed, never on batching or on which GPU 
 from __future__ import annotations
 
 import os
+import queue
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -100,10 +101,15 @@ class VLLMBackend:
     """One vLLM engine per visible GPU in its own process; chunks of requests go to whichever is free."""
 
     def __init__(self, model: str, max_model_len: int, chunk: int = 256):
+        import importlib.util
         import multiprocessing as mp
 
         import torch
 
+        if importlib.util.find_spec("vllm") is None:
+            raise ImportError(
+                "vLLM is not installed (pip install -r requirements.txt on a GPU machine); or --backend hf"
+            )
         gpus = os.environ.get("CUDA_VISIBLE_DEVICES")
         self.gpus = gpus.split(",") if gpus else [str(i) for i in range(torch.cuda.device_count())]
         if not self.gpus:
@@ -124,7 +130,13 @@ class VLLMBackend:
         running = len(workers)
         try:
             while running:
-                outputs = outbox.get()
+                try:
+                    outputs = outbox.get(timeout=60)
+                except queue.Empty:
+                    if not any(worker.is_alive() for worker in workers):
+                        codes = [worker.exitcode for worker in workers]
+                        raise RuntimeError(f"every vLLM engine process exited (exit codes {codes})") from None
+                    continue
                 if outputs is None:
                     running -= 1
                     continue

@@ -23,7 +23,7 @@ def resolve_model(model: str, layout: RunLayout) -> str:
     shards = actor_dir(path) if path.is_dir() else None
     if shards is None:
         return model
-    target = layout.merged_model(path.resolve().name)
+    target = layout.merged_model(path)
     if not (target / "config.json").exists():
         print(f"converting verl checkpoint {shards} -> {target} (verl.model_merger)", flush=True)
         subprocess.run(

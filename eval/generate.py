@@ -15,6 +15,7 @@ checkpoint directory is accepted for --model and converted once with verl's own 
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 from pathlib import Path
 
@@ -61,6 +62,14 @@ def pending_requests(name: str, problems: list[dict], n: int, base_seed: int, do
         for p in problems
         if (p["index"], k) not in done
     ]
+
+
+def start_backend(name: str, model: str, tokenizer, problems: dict[str, list[dict]], max_new_tokens: int):
+    if name == "hf":
+        return HFBackend(model)
+    # vLLM's context must hold the longest prompt plus the generation budget
+    longest = max(len(prompt_ids(tokenizer, p["problem"])) for ps in problems.values() for p in ps)
+    return VLLMBackend(model, longest + max_new_tokens)
 
 
 def model_identity(model: str) -> str:
@@ -110,10 +119,14 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {err}", file=sys.stderr)
             return 2
 
-    model = resolve_model(args.model, layout)
     from transformers import AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(model)
+    try:
+        model = resolve_model(args.model, layout)
+        tokenizer = AutoTokenizer.from_pretrained(model)
+    except (OSError, ValueError, subprocess.CalledProcessError) as err:
+        print(f"error: cannot load the model {args.model!r}: {str(err).strip().splitlines()[0]}", file=sys.stderr)
+        return 2
     backend = None
     for name in names:
         n = args.n or protocol.EVAL_SAMPLES[name]
@@ -125,11 +138,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name}: {total} samples already generated ({path})")
             continue
         if backend is None:  # start the engine only when there is work
-            if args.backend == "hf":
-                backend = HFBackend(model)
-            else:  # vLLM's context must hold the longest prompt plus the generation budget
-                longest = max(len(prompt_ids(tokenizer, p["problem"])) for ps in problems.values() for p in ps)
-                backend = VLLMBackend(model, longest + args.max_new_tokens)
+            try:
+                backend = start_backend(args.backend, model, tokenizer, problems, args.max_new_tokens)
+            except (ImportError, RuntimeError, OSError) as err:
+                print(f"error: cannot start the {args.backend} backend: {err}", file=sys.stderr)
+                return 2
         by_key = {(name, p["index"]): p for p in problems[name]}
         with Appender(path) as out, tqdm(total=total, initial=total - len(requests), desc=name, unit="sample") as bar:
             for o in backend.generate(requests, sampling):

@@ -20,6 +20,7 @@ timeout; one that raised is recorded as an error.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable
 from functools import lru_cache
@@ -35,12 +36,19 @@ _PLAIN_INTEGER = re.compile(r"-?\d{1,300}")
 # What no SymPy check settles: the factorial of a number of 5+ digits runs past any limit, and Python's parser,
 # which SymPy's uses, rejects expressions nested 200 deep (the published grader then answers "not equal").
 _HUGE_FACTORIAL = re.compile(r"\d{5,}\s*!")
+# a^b^c (right-associative, `**` or `^`, braces or not) whose exponent b^c exceeds 10^5: no result in time.
+_POWER_TOWER = re.compile(r"(\d+)\s*(?:\*\*|\^)\s*\{?\s*(\d+)\s*(?:\*\*|\^)\s*\{?\s*(\d+)")
 PARSER_MAX_NESTING = 199  # with the "(truth)-(given)" SymPy wraps around it, 200
 
 
 def unsafe_for_sympy(text: str) -> bool:
     """Whether every SymPy check of `text` ends in a timeout or an error, i.e. "not equivalent"."""
-    return bool(_HUGE_FACTORIAL.search(text)) or _nesting(text) >= PARSER_MAX_NESTING
+    if _HUGE_FACTORIAL.search(text) or _nesting(text) >= PARSER_MAX_NESTING:
+        return True
+    for base, exponent_base, exponent_power in _POWER_TOWER.findall(text):
+        if int(base) > 1 and int(exponent_base) > 1 and int(exponent_power) * math.log10(int(exponent_base)) > 5:
+            return True
+    return False
 
 
 class Grade(NamedTuple):

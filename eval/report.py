@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections import defaultdict
-from math import comb
 from pathlib import Path
 
 from data_prep.files import atomic_output
+from eval.curves import pass_at_k, per_problem
 from eval.run_layout import RunLayout
 from eval.store import read_records
 from recipe.protocol import BENCHMARKS, PUBLISHED, published_for
@@ -25,23 +24,14 @@ from recipe.protocol import BENCHMARKS, PUBLISHED, published_for
 KS = (1, 4, 8, 16, 32)
 
 
-def pass_at_k(n: int, c: int, k: int) -> float:
-    """Unbiased pass@k for one problem with n samples of which c are correct."""
-    if n - c < k:
-        return 1.0
-    return 1.0 - comb(n - c, k) / comb(n, k)
-
-
 def summarize(grades: list[dict]) -> dict:
     """The report's figures for one benchmark's grades."""
-    per_problem: dict[int, list[bool]] = defaultdict(list)
-    for g in grades:
-        per_problem[g["index"]].append(bool(g["correct"]))
-    n = min(len(v) for v in per_problem.values())
-    counts = [(len(v), sum(v)) for v in per_problem.values()]
+    samples = per_problem(grades)
+    n = min(len(v) for v in samples.values())
+    counts = [(len(v), sum(v)) for v in samples.values()]
     lengths = [g["response_tokens"] for g in grades if g.get("response_tokens") is not None]
     return {
-        "problems": len(per_problem),
+        "problems": len(samples),
         "n": n,
         "avg": 100 * sum(g["correct"] for g in grades) / len(grades),
         "pass": {k: 100 * sum(pass_at_k(m, c, k) for m, c in counts) / len(counts) for k in KS if k <= n},
@@ -53,13 +43,25 @@ def summarize(grades: list[dict]) -> dict:
     }
 
 
-def load(layout: RunLayout) -> dict[str, dict]:
-    found = {}
+def load(layout: RunLayout) -> tuple[dict[str, dict], set[tuple[str, str | None]]]:
+    """Each benchmark's figures, and the (protocol, verifier) pairs its grades were made under."""
+    found, grading = {}, set()
     for name in BENCHMARKS:
         grades = list(read_records(layout.grades(name)))
         if grades:
             found[name] = summarize(grades)
-    return found
+            grading |= {(g.get("protocol", "unrecorded"), g.get("verifier")) for g in grades}
+    return found, grading
+
+
+def grading_title(grading: set[tuple[str, str | None]]) -> tuple[str, bool]:
+    """How the grades were made, in words, and whether they are comparable with the published numbers (graded by
+    the published rule grader, then CompassVerifier-3B on every rejected response)."""
+    if len(grading) != 1:
+        return "mixed grading: " + "; ".join(sorted(f"{p}, {v or 'rule only'}" for p, v in grading)), False
+    ((protocol, verifier),) = grading
+    comparable = protocol == "published" and verifier is not None and "CompassVerifier" in verifier
+    return f"{protocol} protocol, {verifier or 'rule only'}", comparable
 
 
 def recorded_model(layout: RunLayout) -> str | None:
@@ -69,7 +71,8 @@ def recorded_model(layout: RunLayout) -> str | None:
     return None
 
 
-def markdown(results: dict[str, dict], published: str | None) -> str:
+def markdown(results: dict[str, dict], published: str | None, comparable: bool = True) -> str:
+    """The table; without `comparable` grading the published numbers are shown but no delta (marked n/c)."""
     ref = PUBLISHED.get(published or "", {})
     ks = [k for k in KS if any(k in r["pass"] for r in results.values())]
     head = ["benchmark", "N", "avg@N", f"published ({published})" if published else "published", "delta"]
@@ -79,16 +82,19 @@ def markdown(results: dict[str, dict], published: str | None) -> str:
     def fmt(x: float | None) -> str:
         return "" if x is None else f"{x:.2f}"
 
+    def delta(ours: float, pub: float | None) -> str:
+        return "" if pub is None else (fmt(ours - pub) if comparable else "n/c")
+
     for name, r in results.items():
         pub = ref.get(name)
-        row = [name, str(r["n"]), fmt(r["avg"]), fmt(pub), fmt(None if pub is None else r["avg"] - pub)]
+        row = [name, str(r["n"]), fmt(r["avg"]), fmt(pub), delta(r["avg"], pub)]
         row += [fmt(r["pass"].get(k)) for k in ks]
         row += [fmt(r["solve_none"]), fmt(r["solve_all"]), fmt(r["format_errors"]), str(r["timed_out"])]
         row += [f"{r['mean_tokens']:.0f}"]
         lines.append("| " + " | ".join(row) + " |")
     avg = sum(r["avg"] for r in results.values()) / len(results)
     pub_avg = sum(ref[n] for n in results) / len(results) if ref and all(n in ref for n in results) else None
-    tail = ["**average**", "", f"**{avg:.2f}**", fmt(pub_avg), fmt(None if pub_avg is None else avg - pub_avg)]
+    tail = ["**average**", "", f"**{avg:.2f}**", fmt(pub_avg), delta(avg, pub_avg)]
     lines.append("| " + " | ".join(tail + [""] * (len(head) - len(tail))) + " |")
     return "\n".join(lines) + "\n"
 
@@ -121,13 +127,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--published", choices=sorted(PUBLISHED), help="published row to compare with")
     args = parser.parse_args(argv)
     layout = RunLayout(args.input_dir)
-    results = load(layout)
+    results, grading = load(layout)
     if not results:
         print(f"error: no grades under {args.input_dir}; run eval.grade first", file=sys.stderr)
         return 2
     model = recorded_model(layout)
     published = args.published or (published_for(model) if model else None)
-    table = f"# Evaluation of {model}\n\n" + markdown(results, published)
+    how, comparable = grading_title(grading)
+    table = f"# Evaluation of {model} ({how})\n\n" + markdown(results, published, comparable)
+    if published and not comparable:
+        table += (
+            "\nn/c: not comparable. The published numbers were graded under the published protocol with the model "
+            "verifier (CompassVerifier-3B) on every rule-rejected response; these grades were not, so a difference "
+            "would mix model and grading.\n"
+        )
     with atomic_output(layout.report_md) as tmp:
         Path(tmp).write_text(table)
     chart(results, published, layout.report_png)

@@ -4,10 +4,17 @@ OUT/generations/<BENCHMARK>.jsonl   eval.generate: one record per sample, append
 OUT/grades/<BENCHMARK>.jsonl        eval.grade: one grade per sample
 OUT/report.md, OUT/report.png       eval.report
 OUT/hf_<checkpoint>/                a verl checkpoint merged to Hugging Face once (eval.checkpoint)
+
+OUT defaults to eval_out/<model slug> (`python -m eval.run_layout MODEL` prints it, for launch/eval.sh): a hub id by
+its name, a local model or verl checkpoint by its last two path parts (run and step) and a hash of its full path, so
+that run1/global_step_100 and run2/global_step_100 never share a folder.
 """
 
 from __future__ import annotations
 
+import hashlib
+import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,5 +60,25 @@ class RunLayout:
     def report_png(self) -> Path:
         return self.root / "report.png"
 
-    def merged_model(self, checkpoint_name: str) -> Path:
-        return self.root / f"hf_{checkpoint_name}"
+    def merged_model(self, checkpoint: str | Path) -> Path:
+        return self.root / f"hf_{model_slug(str(checkpoint))}"
+
+
+def model_slug(model: str) -> str:
+    """A folder name for a model: its hub id, or a local path's last two parts and a hash of its full path."""
+    path = Path(model)
+    if not path.exists():
+        return re.sub(r"[^\w.-]+", "__", model.strip("/"))
+    full = path.resolve()
+    digest = hashlib.sha256(str(full).encode()).hexdigest()[:8]
+    return re.sub(r"[^\w.-]+", "_", "-".join(full.parts[-2:])) + f"-{digest}"
+
+
+def default_output_dir(model: str) -> Path:
+    return Path("eval_out") / model_slug(model)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        sys.exit("usage: python -m eval.run_layout MODEL   (prints the default output folder for MODEL)")
+    print(default_output_dir(sys.argv[1]))

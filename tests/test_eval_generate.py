@@ -113,3 +113,57 @@ def test_missing_benchmark_file_names_the_command_to_make_it(tiny_model_dir, tmp
         == 2
     )
     assert "python -m data_prep.benchmarks --output-dir" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("change", [["--seed", "99"], ["--temperature", "0"], ["--top-p", "0.5"]])
+def test_a_rerun_with_other_settings_stops_and_names_both(tiny_model_dir, bench_dir, tmp_path, capsys, change):
+    assert generate(args(tiny_model_dir, bench_dir, tmp_path, "--n", "1", "--limit", "2")) == 0
+    before = (tmp_path / "generations" / "AIME24.jsonl").read_bytes()
+    capsys.readouterr()
+    assert generate(args(tiny_model_dir, bench_dir, tmp_path, "--n", "1", "--limit", "2", *change)) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "--overwrite" in err and "fresh --output-dir" in err
+    assert (tmp_path / "generations" / "AIME24.jsonl").read_bytes() == before  # nothing lost
+    assert generate(args(tiny_model_dir, bench_dir, tmp_path, "--n", "1", "--limit", "2", *change, "--overwrite")) == 0
+
+
+def test_another_model_into_the_same_folder_is_refused(tiny_model_dir, bench_dir, tmp_path, capsys):
+    import shutil
+
+    other = tmp_path / "other_model"
+    shutil.copytree(tiny_model_dir, other)
+    out = tmp_path / "out"
+    assert generate(args(tiny_model_dir, bench_dir, out, "--n", "1", "--limit", "1")) == 0
+    assert generate(args(str(other), bench_dir, out, "--n", "1", "--limit", "1")) == 2
+    err = capsys.readouterr().err
+    assert str(Path(tiny_model_dir).resolve()) in err and str(other.resolve()) in err
+
+
+def test_records_name_the_model_by_its_full_path(tiny_model_dir, bench_dir, tmp_path):
+    assert generate(args(tiny_model_dir, bench_dir, tmp_path, "--n", "1", "--limit", "1")) == 0
+    (record, *_) = read_records(tmp_path / "generations" / "AIME24.jsonl")
+    assert record["model"] == str(Path(tiny_model_dir).resolve()) and record["base_seed"] == 0
+
+
+def test_a_model_that_does_not_load_is_a_one_line_error(bench_dir, tmp_path, capsys):
+    assert generate(args(str(tmp_path / "no_such_model"), bench_dir, tmp_path / "out", "--n", "1")) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: cannot load the model") and len(err.strip().splitlines()) == 1
+
+
+def test_prompts_reach_the_backend_as_token_ids_with_one_bos(tmp_path):
+    """A DeepSeek-R1-Distill-style tokenizer (BOS added by the tokenizer *and* written by the chat template):
+    the ids sent to vLLM hold the BOS once."""
+    from recipe.smoke.tiny_model import build_tokenizer
+
+    tokenizer = build_tokenizer(tmp_path)
+    tokenizer.add_special_tokens({"bos_token": "<|begin▁of▁sentence|>"})
+    tokenizer.chat_template = (
+        "{{ bos_token }}{% for m in messages %}<|User|>{{ m['content'] }}{% endfor %}<|Assistant|>"
+    )
+    from eval.generate import pending_requests, prompt_ids
+
+    ids = prompt_ids(tokenizer, "What is 1 + 1?")
+    assert ids.count(tokenizer.bos_token_id) == 1 and ids[0] == tokenizer.bos_token_id
+    (request,) = pending_requests("AIME24", [{"index": 0, "problem": "What is 1 + 1?"}], 1, 0, set(), tokenizer)
+    assert request.prompt_ids == ids  # what either backend is handed, untouched

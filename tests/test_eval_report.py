@@ -1,24 +1,21 @@
-"""eval.report: unbiased pass@k, solve-none/all, the published comparison, the files it writes."""
+"""eval.report: pass@k, solve-none/all, the published comparison (only when graded as published), its files."""
 
 from __future__ import annotations
 
 import json
-from itertools import combinations
 
 import pytest
 
-from eval.report import main, pass_at_k, summarize
+from eval.report import main, summarize
 
 
-@pytest.mark.parametrize(("n", "c", "k"), [(4, 0, 1), (4, 1, 1), (4, 2, 2), (5, 3, 4), (6, 1, 6), (8, 7, 3)])
-def test_pass_at_k_equals_brute_force_over_all_k_subsets(n, c, k):
-    outcomes = [True] * c + [False] * (n - c)
-    subsets = list(combinations(range(n), k))
-    expected = sum(any(outcomes[i] for i in s) for s in subsets) / len(subsets)
-    assert pass_at_k(n, c, k) == pytest.approx(expected)
-
-
-def grades(benchmark: str, correct_by_problem: list[list[bool]], tokens: int = 100) -> list[dict]:
+def grades(
+    benchmark: str,
+    correct_by_problem: list[list[bool]],
+    tokens: int = 100,
+    protocol: str = "published",
+    verifier: str | None = "opencompass/CompassVerifier-3B",
+) -> list[dict]:
     return [
         {
             "benchmark": benchmark,
@@ -27,6 +24,8 @@ def grades(benchmark: str, correct_by_problem: list[list[bool]], tokens: int = 1
             "correct": ok,
             "format_error": False,
             "response_tokens": tokens,
+            "protocol": protocol,
+            "verifier": verifier,
         }
         for i, samples in enumerate(correct_by_problem)
         for k, ok in enumerate(samples)
@@ -43,20 +42,37 @@ def test_summary_figures():
     assert s["mean_tokens"] == 100
 
 
-def test_report_writes_markdown_and_png_beside_the_published_numbers(tmp_path, capsys):
+def write_run(tmp_path, rows: list[dict]) -> None:
     (tmp_path / "grades").mkdir()
     (tmp_path / "generations").mkdir()
-    rows = grades("AIME24", [[True, False]] * 5) + grades("AMC23", [[True, True]] * 5)
-    for name in ("AIME24", "AMC23"):
+    for name in {r["benchmark"] for r in rows}:
         (tmp_path / "grades" / f"{name}.jsonl").write_text(
             "".join(json.dumps(r) + "\n" for r in rows if r["benchmark"] == name)
         )
     (tmp_path / "generations" / "AIME24.jsonl").write_text(json.dumps({"model": "hbx/JustRL-DeepSeek-1.5B"}) + "\n")
+
+
+def test_report_writes_markdown_and_png_beside_the_published_numbers(tmp_path, capsys):
+    write_run(tmp_path, grades("AIME24", [[True, False]] * 5) + grades("AMC23", [[True, True]] * 5))
     assert main(["--input-dir", str(tmp_path)]) == 0
     table = (tmp_path / "report.md").read_text()
+    assert "(published protocol, opencompass/CompassVerifier-3B)" in table.splitlines()[0]
     assert "published (JustRL-DeepSeek-1.5B)" in table
     assert "| AIME24 | 2 | 50.00 | 52.60 | -2.60 |" in table
     assert "| AMC23 | 2 | 100.00 | 91.02 | 8.98 |" in table
     assert "**75.00**" in table
     assert (tmp_path / "report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert table in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("protocol", "verifier", "title"),
+    [("published", None, "published protocol, rule only"), ("lenient", "opencompass/CompassVerifier-3B",
+     "lenient protocol, opencompass/CompassVerifier-3B")],
+)  # fmt: skip
+def test_grades_not_made_as_published_show_no_delta(tmp_path, protocol, verifier, title):
+    write_run(tmp_path, grades("AIME24", [[True, False]] * 5, protocol=protocol, verifier=verifier))
+    assert main(["--input-dir", str(tmp_path)]) == 0
+    table = (tmp_path / "report.md").read_text()
+    assert f"({title})" in table.splitlines()[0]
+    assert "| AIME24 | 2 | 50.00 | 52.60 | n/c |" in table and "not comparable" in table

@@ -37,7 +37,7 @@ def smoke_run(tmp_path_factory):
     before = ray_like_pids(str(workdir))
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}", "WORKDIR": str(workdir)}
     out = subprocess.run(
-        ["bash", str(REPO / "launch" / "cpu_smoke.sh"), "trainer.save_freq=2"],
+        ["bash", str(REPO / "launch" / "cpu_smoke.sh"), "trainer.save_freq=1"],
         capture_output=True,
         text=True,
         env=env,
@@ -88,5 +88,23 @@ def test_eval_accepts_the_verl_checkpoint_and_converts_it_with_verls_merger(smok
     args = ["--model", str(checkpoint), "--output-dir", str(tmp_path), "--backend", "hf", "--benchmarks", "AIME24",
             "--data-dir", str(workdir / "data" / "benchmarks"), "--n", "2", "--max-new-tokens", "8"]  # fmt: skip
     assert generate(args) == 0
-    assert (tmp_path / "hf_global_step_2" / "model.safetensors").exists()
+    from eval.run_layout import RunLayout
+
+    assert (RunLayout(tmp_path).merged_model(checkpoint) / "model.safetensors").exists()
+    assert RunLayout(tmp_path).merged_model(checkpoint).name.startswith("hf_cpu-smoke-global_step_2-")
     assert len(list(read_records(tmp_path / "generations" / "AIME24.jsonl"))) == 4
+
+
+def test_the_sweep_evaluates_every_checkpoint_of_the_run(smoke_run, tmp_path):
+    from eval.sweep import main as sweep
+
+    _, workdir, _ = smoke_run
+    run_dir = workdir / "checkpoints" / "justrl" / "cpu-smoke"
+    args = ["--run-dir", str(run_dir), "--output-dir", str(tmp_path), "--benchmarks", "AIME24", "--backend", "hf",
+            "--data-dir", str(workdir / "data" / "benchmarks"), "--n", "2", "--max-new-tokens", "8"]  # fmt: skip
+    assert sweep(args) == 0
+    assert sorted(p.name for p in tmp_path.glob("step_*")) == ["step_1", "step_2"]
+    assert (tmp_path / "sweep_AIME24.png").read_bytes()[:4] == b"\x89PNG"
+    table = (tmp_path / "sweep.md").read_text().splitlines()
+    assert table[0] == "| step | AIME24 |" and [row.split(" |")[0] for row in table[2:]] == ["| 1", "| 2"]
+    assert sweep(args) == 0  # resumable: nothing left to generate or grade

@@ -1,4 +1,4 @@
-"""Reward throughput and worst cases (run by hand: `python tests/bench/reward.py`; not collected by pytest).
+"""Reward throughput and worst cases (run by hand: `python tests/bench/reward_speed.py`; not collected by pytest).
 
 Prints calls per second for the strict path (training), the lenient path (ablation) and validation scoring, on
 responses shaped like training rollouts (a few thousand characters ending in a boxed answer), and the slowest

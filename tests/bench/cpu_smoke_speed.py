@@ -1,4 +1,4 @@
-"""Wall time and peak memory of `bash launch/cpu_smoke.sh` (run by hand: `python tests/bench/cpu_smoke.py`).
+"""Wall time and peak memory of `bash launch/cpu_smoke.sh` (run by hand: `python tests/bench/cpu_smoke_speed.py`).
 
 Samples the machine's used memory every 0.5 s while the smoke runs (the trainer is a tree of Ray processes, so one
 process's peak says little) and prints the peak above the idle baseline. Target (issue 5): <= 5 min, <= 12 GB.

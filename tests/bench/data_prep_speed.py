@@ -1,4 +1,4 @@
-"""Time and peak memory of preparing a full-size DAPO-Math-17k (run by hand: `python tests/bench/data_prep.py`).
+"""Time and peak memory of preparing a full-size DAPO-Math-17k (run by hand: `python tests/bench/data_prep_speed.py`).
 
 Builds a synthetic file shaped like the published one (a block of 17,917 rows, about 17,398 distinct problems,
 repeated 100 times: 1,791,700 rows, DAPO's instruction text in every prompt), then runs `python -m data_prep.dapo_math`
