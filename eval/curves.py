@@ -14,7 +14,7 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-from data_prep.files import atomic_output
+from eval.plots import figure, save_png
 from eval.run_layout import RunLayout
 from eval.store import read_records
 from recipe.protocol import BENCHMARKS
@@ -55,22 +55,14 @@ def curves(input_dirs: list[Path]) -> dict[str, list[dict[int, float] | None]]:
 
 
 def plot(name: str, labels: list[str], row: list[dict[int, float] | None], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = figure(6, 4)
     for label, points in zip(labels, row, strict=True):
         if points:
             ax.plot(list(points), list(points.values()), marker="o", label=label)
     ax.set_xscale("log", base=2)
     ax.set(xlabel="k (samples)", ylabel="pass@k (%)", title=f"{name}: pass@k", ylim=(0, 100))
     ax.legend()
-    fig.tight_layout()
-    with atomic_output(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
-    plt.close(fig)
+    save_png(fig, path)
 
 
 def main(argv: list[str] | None = None) -> int:

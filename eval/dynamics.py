@@ -27,7 +27,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from data_prep.files import atomic_output
+from eval.plots import figure, save_png
 from recipe.protocol import ENTROPY_BAND, TOKEN_BUDGETS, base_models, training_steps
 
 ENTROPY, REWARD, LENGTH = "actor/entropy", "critic/score/mean", "response_length/mean"
@@ -163,24 +163,14 @@ def compute(series: Series, model: str) -> str:
     )
 
 
-def _save(fig, path: Path) -> None:
-    with atomic_output(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
-
-
 def plot(runs: dict[str, Series], output_dir: Path) -> list[Path]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     written = []
     for name, metric, ylabel in (
         ("entropy", ENTROPY, "policy entropy"),
         ("reward", REWARD, "mean reward (score)"),
         ("response_length", LENGTH, "mean response length (tokens)"),
     ):
-        fig, ax = plt.subplots(figsize=(7, 4))
+        fig, ax = figure()
         for label, series in runs.items():
             if metric in series:
                 ax.plot(*ordered(series[metric]), label=label)
@@ -190,17 +180,15 @@ def plot(runs: dict[str, Series], output_dir: Path) -> list[Path]:
             )
         ax.set(xlabel="step", ylabel=ylabel, title=metric)
         ax.legend()
-        _save(fig, output_dir / f"{name}.png")
-        plt.close(fig)
+        save_png(fig, output_dir / f"{name}.png")
         written.append(output_dir / f"{name}.png")
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, ax = figure()
     for label, series in runs.items():
         for metric in sorted(m for m in series if VAL_ACC.fullmatch(m)):
             ax.plot(*ordered(series[metric]), marker="o", label=f"{label} {VAL_ACC.fullmatch(metric)['source']}")
     ax.set(xlabel="step", ylabel="validation accuracy", title="val-core/<source>/acc/mean@N")
     ax.legend()
-    _save(fig, output_dir / "val_acc.png")
-    plt.close(fig)
+    save_png(fig, output_dir / "val_acc.png")
     return [*written, output_dir / "val_acc.png"]
 
 

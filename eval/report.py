@@ -17,6 +17,7 @@ from pathlib import Path
 
 from data_prep.files import atomic_output
 from eval.curves import pass_at_k, per_problem
+from eval.plots import figure, save_png
 from eval.run_layout import RunLayout
 from eval.store import read_records
 from recipe.protocol import BENCHMARKS, PUBLISHED, published_for
@@ -100,14 +101,9 @@ def markdown(results: dict[str, dict], published: str | None, comparable: bool =
 
 
 def chart(results: dict[str, dict], published: str | None, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     names = list(results)
     xs = range(len(names))
-    fig, ax = plt.subplots(figsize=(max(6, 1.2 * len(names)), 4))
+    fig, ax = figure(max(6, 1.2 * len(names)), 4)
     ax.bar([x - 0.2 for x in xs], [results[n]["avg"] for n in names], width=0.4, label="this run")
     if published:
         ax.bar([x + 0.2 for x in xs], [PUBLISHED[published].get(n, 0) for n in names], width=0.4, label=published)
@@ -115,10 +111,7 @@ def chart(results: dict[str, dict], published: str | None, path: Path) -> None:
     ax.set_ylabel("avg@N (%)")
     ax.set_ylim(0, 100)
     ax.legend()
-    fig.tight_layout()
-    with atomic_output(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=120)
-    plt.close(fig)
+    save_png(fig, path, dpi=120)
 
 
 def main(argv: list[str] | None = None) -> int:

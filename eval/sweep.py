@@ -19,6 +19,7 @@ from pathlib import Path
 
 from data_prep.files import atomic_output
 from eval.curves import per_problem
+from eval.plots import figure, save_png
 from eval.run_layout import RunLayout
 from eval.store import read_records
 from recipe.protocol import PUBLISHED, TRAIN_VALIDATION, parse_benchmarks
@@ -41,21 +42,13 @@ def avg_at_n(output_dir: Path, name: str) -> float | None:
 
 
 def plot(name: str, points: dict[int, float], published: str | None, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, ax = figure()
     ax.plot(list(points), list(points.values()), marker="o", label="this run (avg@N)")
     if published and name in PUBLISHED[published]:
         ax.axhline(PUBLISHED[published][name], color="gray", linestyle="--", label=f"{published} (published)")
     ax.set(xlabel="training step", ylabel="avg@N (%)", title=f"{name} over training", ylim=(0, 100))
     ax.legend()
-    fig.tight_layout()
-    with atomic_output(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
-    plt.close(fig)
+    save_png(fig, path)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -131,6 +131,13 @@ class _Host:
         return self.proc.poll() is None and self.pid == os.getpid()
 
     def close(self) -> None:
+        # Shut the socket down before closing it: the reader thread's pending read holds the socket open (so the
+        # host would never see end-of-file); a shutdown ends both the read here and the host's, at once.
+        try:
+            with socket.socket(fileno=os.dup(self.conn.fileno())) as sock:
+                sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
         self.conn.close()  # the host sees end-of-file, stops its pool and exits
         try:
             self.proc.wait(timeout=15)
