@@ -98,7 +98,9 @@ def _published_here(given: str | None, truth: str) -> bool | None:
     if given == truth:
         return True
     if len(given) > LOCAL_MAX_CHARS or len(truth) > LOCAL_MAX_CHARS:
-        return None
+        # Too long to normalise here. Only one kind is settled anyway: nesting past Python's parser limit survives
+        # both normalisations (they keep brackets), so it cannot equal a short ground truth, and SymPy cannot parse it.
+        return False if len(truth) <= LOCAL_MAX_CHARS and _nesting(given) >= PARSER_MAX_NESTING else None
     (truth_mathd, truth_norm), (given_mathd, given_norm) = _normalized(truth), _normalized(given)
     if truth_mathd == given_mathd:
         return True

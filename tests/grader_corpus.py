@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 NESTED = "(" * 300 + "1" + ")" * 300
+DEEP = "(" * 3000 + "1" + ")" * 3000  # longer than what is normalised in the calling process
 
 # (response, ground truth): every kind of answer form a 1.5B model writes, right and wrong.
 CONSTRUCTED: list[tuple[str, str]] = [
@@ -95,6 +96,8 @@ CONSTRUCTED: list[tuple[str, str]] = [
             ("2^{3^{2}}", "512"),
             (NESTED, "1"),
             (NESTED, "2"),
+            (DEEP, "1"),
+            (DEEP, "\\frac{1}{3}"),
             ("(((((1)))))", "1"),
             ("9" * 4301, "7"),
             ("9" * 4301, "9" * 4301),
