@@ -37,6 +37,15 @@ def ready() -> bool:
     return True
 
 
+def call(module: str, name: str, args: tuple):
+    """Run `module.name(*args)` in a worker: the host itself never imports the checks (nor verl, nor SymPy)."""
+    try:
+        fn = getattr(importlib.import_module(module), name)
+    except Exception as err:
+        raise ImportError(f"cannot import {module}.{name}: {err}") from None
+    return fn(*args)
+
+
 def outcome(future) -> tuple[str, object]:
     try:
         return "ok", future.result()
@@ -75,12 +84,7 @@ class Host:
                 request_id, module, name, calls, timeout_s = self.conn.recv()
             except (EOFError, OSError):  # the caller is gone
                 return
-            try:
-                fn = getattr(importlib.import_module(module), name)
-            except Exception as err:
-                self.send((request_id, [("error", f"cannot import {module}.{name}: {err}")] * len(calls)))
-                continue
-            futures = [self.pool.schedule(fn, args=tuple(args), timeout=timeout_s) for args in calls]
+            futures = [self.pool.schedule(call, args=(module, name, tuple(args)), timeout=timeout_s) for args in calls]
             threading.Thread(target=self.answer, args=(request_id, futures), daemon=True).start()
 
     def close(self) -> None:
