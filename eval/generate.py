@@ -51,7 +51,7 @@ def prompt_ids(tokenizer, problem: str) -> list[int]:
     special tokens once, nothing added again by a second tokenisation."""
     messages = [{"role": "user", "content": protocol.eval_prompt(problem)}]
     ids = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True)
-    return list(ids["input_ids"] if isinstance(ids, dict) or hasattr(ids, "keys") else ids)
+    return list(ids["input_ids"] if hasattr(ids, "keys") else ids)  # transformers 5 returns a BatchEncoding
 
 
 def pending_requests(name: str, problems: list[dict], n: int, base_seed: int, done: set, tokenizer) -> list[Request]:

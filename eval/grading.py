@@ -5,7 +5,7 @@ Protocols (recorded in every grade and in the report's title):
   response as the published scripts read it (`reward.extract.published_boxed_answer`), the ground truth stripped
   and unboxed if boxed; correct if the Hendrycks/MATH normalisations agree or SymPy finds the difference zero: the
   PRM800K `grade_answer` that DeepScaleR ships, which `mathruler.grader.grade_answer` (installed with verl) is.
-  tests/data/published_grader_verdicts.jsonl holds the published grader's own verdicts, which this reproduces.
+  tests/data/published_grader_verdicts.json holds the published grader's own verdicts, which this reproduces.
 - `lenient` (ours): the training reward's reading of the last box (`reward.extract.last_boxed_answer`, which also
   takes `\\fbox{}` and `\\boxed x`), correct if the published grader or math-verify accepts it (unreduced
   fractions, reordered sets, ...). Its model verifier also sees the question.
@@ -69,15 +69,15 @@ def published_ground_truth(ground_truth: str) -> str:
     return ground_truth
 
 
+_BRACKETS = re.compile(r"[()\[\]]")
+
+
 def _nesting(text: str) -> int:
     depth = deepest = 0
     for bracket in _BRACKETS.finditer(text):
         depth += 1 if bracket.group() in "([" else -1
         deepest = max(deepest, depth)
     return deepest
-
-
-_BRACKETS = re.compile(r"[()\[\]]")
 
 
 @lru_cache(maxsize=65_536)
