@@ -73,6 +73,30 @@ def test_the_strict_reward_scored_training_and_math_verify_scored_validation(smo
     assert "val-core/AIME24/acc/mean@2" in out.stdout or "val-aux/AIME24/score/mean@2" in out.stdout
 
 
+ORPHAN = """
+import os, time
+if os.fork():
+    os._exit(0)  # the child is reparented, as a Ray worker is once its raylet is gone
+print(os.getpid(), flush=True)
+time.sleep(300)
+"""
+
+
+def test_stop_ray_finds_a_worker_that_lost_its_parent(tmp_path):
+    from recipe.smoke.run import RUN_MARKER, stop_ray
+
+    marker = str(tmp_path / "ray")
+    env = {**os.environ, RUN_MARKER: marker}
+    parent = subprocess.Popen([sys.executable, "-c", ORPHAN], env=env, stdout=subprocess.PIPE, text=True)
+    orphan = psutil.Process(int(parent.stdout.readline()))
+    parent.stdout.close()
+    parent.wait(timeout=30)
+    assert marker not in " ".join(orphan.cmdline()) and orphan.ppid() != os.getpid()
+    assert stop_ray(marker) == 1
+    assert not orphan.is_running() or orphan.status() == psutil.STATUS_ZOMBIE
+    assert stop_ray(marker) == 0
+
+
 def test_no_ray_process_outlives_the_run(smoke_run):
     _, workdir, before = smoke_run
     assert ray_like_pids(str(workdir)) - before == set()

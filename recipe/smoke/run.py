@@ -107,32 +107,51 @@ def parse_metrics(line: str) -> tuple[int, dict[str, float]] | None:
     return (int(step), values) if step is not None else None
 
 
-def stop_ray(marker: str, root_pid: int | None = None) -> int:
-    """Stop this run's Ray: every process whose command line names its own Ray temp dir (raylet, GCS, dashboard,
-    log monitor), the driver `root_pid`, and all their descendants (workers retitle themselves `ray::...`).
-    Never matches by a broad name. Returns how many processes were stopped."""
+RUN_MARKER = "JUSTRL_SMOKE_RUN"  # set in verl's environment; Ray's raylet, GCS and workers all inherit it
+
+
+def run_processes(marker: str) -> list:
+    """Every live process started for this run: those whose environment carries `RUN_MARKER=marker` or whose command
+    line names `marker` (Ray's temp dir), and all their descendants. Ray workers retitle themselves `ray::...` and
+    outlive a dead raylet for a while, reparented away from it, but their inherited environment still names the run;
+    Ray's agents start with an environment of their own, but as the raylet's children."""
     import psutil
 
-    roots = [p for p in psutil.process_iter(["cmdline"]) if any(marker in a for a in p.info["cmdline"] or [])]
-    if root_pid is not None and psutil.pid_exists(root_pid):
-        roots.append(psutil.Process(root_pid))
     procs = {}
-    for root in roots:
+    for proc in psutil.process_iter():
         try:
-            for proc in [root, *root.children(recursive=True)]:
-                procs[proc.pid] = proc
-        except psutil.NoSuchProcess:
+            if proc.environ().get(RUN_MARKER) == marker or any(marker in a for a in proc.cmdline()):
+                for p in (proc, *proc.children(recursive=True)):
+                    procs[p.pid] = p
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
             continue
-    for proc in procs.values():
-        try:
-            proc.terminate()
-        except psutil.NoSuchProcess:
-            pass
-    _, alive = psutil.wait_procs(list(procs.values()), timeout=15)
-    for proc in alive:
-        proc.kill()
-    psutil.wait_procs(alive, timeout=5)
-    return len(procs)
+    return list(procs.values())
+
+
+def stop_ray(marker: str, rounds: int = 5) -> int:
+    """Stop every process of this run (see run_processes): terminate, then kill what is left after 15 s, and look
+    again, since a raylet may start a worker while the others stop. Returns how many processes were stopped."""
+    import psutil
+
+    stopped: set[int] = set()
+    for _ in range(rounds):
+        procs = run_processes(marker)
+        if not procs:
+            break
+        for proc in procs:
+            stopped.add(proc.pid)
+            try:
+                proc.terminate()
+            except psutil.NoSuchProcess:
+                pass
+        _, alive = psutil.wait_procs(procs, timeout=15)
+        for proc in alive:
+            try:
+                proc.kill()
+            except psutil.NoSuchProcess:
+                pass
+        psutil.wait_procs(alive, timeout=5)
+    return len(stopped)
 
 
 def run(workdir: Path, gpu: bool, overrides: list[str]) -> int:
@@ -151,6 +170,7 @@ def run(workdir: Path, gpu: bool, overrides: list[str]) -> int:
         "HYDRA_FULL_ERROR": "1",
         "TORCH_COMPILE_DISABLE": "1",
         "PYTHONUNBUFFERED": "1",
+        RUN_MARKER: str(ray_dir),
     }
     if not gpu:
         # No engine is registered for device "cpu": run the CUDA engine class, whose tensors the platform keeps on CPU.
@@ -180,7 +200,7 @@ def run(workdir: Path, gpu: bool, overrides: list[str]) -> int:
                 steps[parsed[0]] = parsed[1]
         returncode = proc.wait()
     finally:
-        stopped = stop_ray(str(ray_dir), root_pid=proc.pid if proc.poll() is None else None)
+        stopped = stop_ray(str(ray_dir))
         proc.wait(timeout=30)
         if stopped:
             print(f"smoke: stopped {stopped} leftover Ray process(es)", flush=True)
