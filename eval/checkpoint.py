@@ -2,19 +2,10 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 from eval.run_layout import RunLayout
-
-
-def actor_dir(path: Path) -> Path | None:
-    """The FSDP actor shards of a verl checkpoint (`global_step_N/` or its `actor/`), or None if not one."""
-    for candidate in (path / "actor", path):
-        if any(candidate.glob("model_world_size_*_rank_*.pt")):
-            return candidate
-    return None
+from recipe.tools.checkpoints import actor_dir, merge_actor
 
 
 def resolve_model(model: str, layout: RunLayout) -> str:
@@ -23,12 +14,4 @@ def resolve_model(model: str, layout: RunLayout) -> str:
     shards = actor_dir(path) if path.is_dir() else None
     if shards is None:
         return model
-    target = layout.merged_model(path)
-    if not (target / "config.json").exists():
-        print(f"converting verl checkpoint {shards} -> {target} (verl.model_merger)", flush=True)
-        subprocess.run(
-            [sys.executable, "-m", "verl.model_merger", "merge", "--backend", "fsdp",
-             "--local_dir", str(shards), "--target_dir", str(target)],
-            check=True,
-        )  # fmt: skip
-    return str(target)
+    return str(merge_actor(shards, layout.merged_model(path)))

@@ -13,7 +13,6 @@ resumable: a rerun skips what is generated and graded, and picks up new checkpoi
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from pathlib import Path
 
@@ -23,14 +22,13 @@ from eval.plots import figure, save_png
 from eval.run_layout import RunLayout
 from eval.store import read_records
 from recipe.protocol import PUBLISHED, TRAIN_VALIDATION, parse_benchmarks
-
-STEP = re.compile(r"global_step_(\d+)")
+from recipe.tools.checkpoints import saved_steps
 
 
 def checkpoints(run_dir: Path) -> list[tuple[int, Path]]:
-    """(step, directory) of every verl checkpoint under `run_dir`, in step order."""
-    found = [(int(m[1]), p) for p in run_dir.glob("global_step_*") if p.is_dir() and (m := STEP.fullmatch(p.name))]
-    return sorted(found)
+    """(step, directory) of every verl checkpoint under `run_dir` that still has its actor, in step order (verl's
+    retention removes an old checkpoint's actor/ and leaves its data.pt)."""
+    return [(step, run_dir / f"global_step_{step}") for step in saved_steps(run_dir)]
 
 
 def avg_at_n(output_dir: Path, name: str) -> float | None:

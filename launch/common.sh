@@ -2,12 +2,15 @@
 # Sourced by launch/*.sh. Paths and cluster shape come from the environment; every hyperparameter is in recipe/.
 #   DATA_DIR        prepared parquets (data_prep/)         default: <repo>/data
 #   CKPT_DIR        checkpoints                             default: <repo>/checkpoints
+#   KEEP_CKPTS      newest checkpoints kept, 0 = all        default: 3 (recipe/justrl.yaml)
 #   MODEL_PATH      local model dir or hub id               default: the overlay's hub id (recipe/base_model/)
 #   NNODES          nodes in the Ray cluster                default: 1  (JustRL: 4)
 #   GPUS_PER_NODE   GPUs per node                           default: 8
 #   RAY_ADDRESS     join this Ray cluster instead of starting one (see launch/slurm.sbatch)
 #   WANDB_API_KEY   also log to Weights & Biases when set
 # Extra arguments are passed to verl as Hydra overrides; `--cfg job` prints the resolved config and exits.
+# Rerunning a command resumes its run from the newest checkpoint; `trainer.resume_mode=disable` starts afresh and
+# moves the old checkpoints aside (recipe/tools/preflight.py).
 set -euo pipefail
 JUSTRL_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
@@ -21,6 +24,7 @@ justrl_train() {
   if [[ -n "$ablation" ]]; then
     args+=("+ablation@_global_=$ablation" "trainer.experiment_name=justrl-$base_model-1.5b-$ablation")
   fi
+  if [[ -n "${KEEP_CKPTS:-}" ]]; then args+=("trainer.max_actor_ckpt_to_keep=$KEEP_CKPTS"); fi
   if [[ -n "${MODEL_PATH:-}" ]]; then args+=("actor_rollout_ref.model.path=$MODEL_PATH"); fi
   if [[ -n "${WANDB_API_KEY:-}" ]]; then args+=("trainer.logger=[console,tensorboard,wandb]"); fi
   cd "$JUSTRL_ROOT"

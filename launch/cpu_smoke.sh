@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # The recipe through verl's real trainer on a tiny model, without a GPU: 2 GRPO steps, then one line
-# `smoke: <steps> steps, score_mean=<x>, grad_norm=<y>`. `--gpu` runs the same on one GPU. See recipe/smoke/run.py.
-#   WORKDIR  keep the tiny model, data and logs here (default: a temporary directory, removed afterwards)
+# `smoke: <steps> steps, score_mean=<x>, grad_norm=<y>`. See recipe/smoke/run.py.
+#   --gpu           the same on one GPU
+#   --stages FILE   a stage list (recipe/stages/), one step a stage
+#   WORKDIR         keep the tiny model, data, checkpoints and logs here; a rerun resumes (default: a temporary
+#                   directory, removed afterwards)
 set -euo pipefail
-cd "$(dirname "$0")/.."
 args=()
-if [[ "${1:-}" == "--gpu" ]]; then args+=(--gpu); shift; fi
+while [[ "${1:-}" == --gpu || "${1:-}" == --stages ]]; do
+  if [[ "$1" == --gpu ]]; then args+=(--gpu); shift; else args+=(--stages "$(realpath "$2")"); shift 2; fi
+done
+cd "$(dirname "$0")/.."
 if [[ -n "${WORKDIR:-}" ]]; then args+=(--workdir "$WORKDIR"); fi
 exec python -m recipe.smoke.run "${args[@]}" "$@"

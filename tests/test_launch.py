@@ -13,7 +13,7 @@ from conftest import REPO
 
 from recipe.tools.fidelity import PUBLISHED
 
-SCRIPTS = ["deepseek.sh", "nemotron.sh", "ablate.sh", "common.sh", "slurm.sbatch"]
+SCRIPTS = ["deepseek.sh", "nemotron.sh", "ablate.sh", "stages.sh", "common.sh", "slurm.sbatch"]
 CLUSTER_SHAPE = {"trainer.nnodes", "trainer.n_gpus_per_node"}  # what launch/ owns, from NNODES / GPUS_PER_NODE
 
 
@@ -59,6 +59,22 @@ def test_missing_data_model_and_gpus_fail_fast_before_ray(tmp_path):
     assert f"model not found: {tmp_path}/no_model" in out.stderr
     assert "CUDA GPU(s) visible" in out.stderr
     assert "ray init" not in out.stdout + out.stderr
+
+
+def test_stages_needs_a_list_and_names_the_known_ones():
+    out = run("stages.sh", "no_such_list.yaml")
+    assert out.returncode == 2
+    assert "deepscaler_context.yaml" in out.stderr
+
+
+def test_a_stage_list_runs_each_stage_through_the_model_launch_script(tmp_path):
+    stages = tmp_path / "two.yaml"
+    stages.write_text("stages:\n  - {name: a, steps: 3}\n  - {name: b, steps: 2, start: reset}\n")
+    out = run("stages.sh", str(stages), env={"CKPT_DIR": str(tmp_path), "DATA_DIR": str(tmp_path)})
+    assert out.returncode == 2  # no data: deepseek.sh's preflight stops the first stage, before Ray
+    run_dir = tmp_path / "justrl" / "stages-two-deepseek" / "0-a"
+    assert f"stages: stage 1/2 a: steps 1..3 in {run_dir}, resume" in out.stdout
+    assert "data file not found" in out.stderr and "stage 1/2 a failed (exit 2)" in out.stdout
 
 
 def test_unknown_ablation_lists_the_known_ones():

@@ -12,7 +12,8 @@ import psutil
 import pytest
 from conftest import REPO
 
-from recipe.smoke.run import parse_metrics
+from recipe.smoke.run import parse_metrics, ray_temp_dir, run_processes
+from recipe.tools.checkpoints import latest_step, saved_steps
 
 pytestmark = pytest.mark.e2e
 
@@ -31,19 +32,26 @@ def ray_like_pids(marker: str) -> set[int]:
     return pids
 
 
+def smoke_command(workdir: Path, *args: str) -> tuple[list[str], dict[str, str]]:
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}", "WORKDIR": str(workdir)}
+    return ["bash", str(REPO / "launch" / "cpu_smoke.sh"), *args], env
+
+
+def smoke(workdir: Path, *args: str) -> subprocess.CompletedProcess:
+    command, env = smoke_command(workdir, *args)
+    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=900)
+
+
+def logged_steps(stdout: str) -> list[int]:
+    """Training steps verl logged, in order (validation-only lines carry no grad_norm)."""
+    return [p[0] for p in map(parse_metrics, stdout.splitlines()) if p and "actor/grad_norm" in p[1]]
+
+
 @pytest.fixture(scope="module")
 def smoke_run(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("smoke")
     before = ray_like_pids(str(workdir))
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}", "WORKDIR": str(workdir)}
-    out = subprocess.run(
-        ["bash", str(REPO / "launch" / "cpu_smoke.sh"), "trainer.save_freq=1"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=900,
-    )
-    return out, workdir, before
+    return smoke(workdir), workdir, before
 
 
 def test_smoke_exits_zero_with_its_closing_line(smoke_run):
@@ -54,9 +62,11 @@ def test_smoke_exits_zero_with_its_closing_line(smoke_run):
 
 
 def test_every_training_step_ran_and_a_gradient_was_applied(smoke_run):
-    out, _, _ = smoke_run
+    out, workdir, _ = smoke_run
+    assert logged_steps(out.stdout) == [1, 2]
+    run_dir = workdir / "checkpoints" / "justrl" / "cpu-smoke"
+    assert saved_steps(run_dir) == [1, 2] and latest_step(run_dir) == 2  # a checkpoint after every step
     steps = dict(p for p in map(parse_metrics, out.stdout.splitlines()) if p and "actor/grad_norm" in p[1])
-    assert sorted(steps) == [1, 2]
     assert any(s["actor/grad_norm"] > 0 for s in steps.values())
     assert all(s["actor/pg_clipfrac"] >= 0 for s in steps.values())
     # the recipe's loss weighting (recipe/policy_loss.py) ran in the actor worker: its share metric is logged
@@ -132,3 +142,70 @@ def test_the_sweep_evaluates_every_checkpoint_of_the_run(smoke_run, tmp_path):
     table = (tmp_path / "sweep.md").read_text().splitlines()
     assert table[0] == "| step | AIME24 |" and [row.split(" |")[0] for row in table[2:]] == ["| 1", "| 2"]
     assert sweep(args) == 0  # resumable: nothing left to generate or grade
+
+
+@pytest.mark.trainer_lane
+def test_a_run_killed_after_its_first_checkpoint_resumes_where_it_stopped(tmp_path):
+    """SIGKILL to every process of the run (as a dead node), then the same command again."""
+    run_dir = tmp_path / "checkpoints" / "justrl" / "cpu-smoke"
+    command, env = smoke_command(tmp_path)
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    first = []
+    for line in proc.stdout:
+        first.append(line)
+        if logged_steps(line) == [1]:
+            break
+    assert latest_step(run_dir) == 1, "".join(first[-50:])
+    marker = str(ray_temp_dir(tmp_path))
+    victims = [psutil.Process(proc.pid), *run_processes(marker)]
+    for victim in victims:
+        victim.kill()
+    psutil.wait_procs(victims, timeout=30)
+    proc.stdout.close()
+    assert not run_processes(marker)
+
+    out = smoke(tmp_path)
+    assert out.returncode == 0, out.stdout[-5000:]
+    assert f"preflight: resuming from {run_dir}/global_step_1 (step 1 of 2)" in out.stdout
+    assert logged_steps(out.stdout) == [2]  # none repeated, none skipped: 1 before the kill, 2 after
+    assert saved_steps(run_dir) == [1, 2]
+
+
+@pytest.mark.trainer_lane
+def test_stages_that_resume_carry_the_run_on_with_a_new_overlay_and_rerun_to_nothing(tmp_path):
+    stages = tmp_path / "stages.yaml"
+    stages.write_text(
+        "stages:\n  - {name: short, steps: 1}\n"
+        "  - {name: longer, steps: 1, start: resume, overrides: [data.max_response_length=24]}\n"
+    )
+    run_dir = tmp_path / "checkpoints" / "stages" / "stages" / "0-short"
+    out = smoke(tmp_path, "--stages", str(stages))
+    assert out.returncode == 0, out.stdout[-5000:]
+    first, second = out.stdout.split("stages: stage 2/2 longer: ")
+    assert "stages: stage 1/2 short: steps 1..1" in first and logged_steps(first) == [1]
+    assert second.startswith(f"steps 2..2 in {run_dir}, resume")
+    assert f"preflight: resuming from {run_dir}/global_step_1 (step 1 of 2)" in second
+    assert "'max_response_length': 24" in second and logged_steps(second) == [2]
+    assert saved_steps(run_dir) == [1, 2]
+
+    again = smoke(tmp_path, "--stages", str(stages))
+    assert again.returncode == 0 and "preflight" not in again.stdout
+    assert "stage 1/2 short: done (step 2" in again.stdout and "stage 2/2 longer: done (step 2" in again.stdout
+
+
+@pytest.mark.trainer_lane
+def test_a_reset_stage_starts_a_new_run_from_the_merged_actor_with_a_fresh_optimizer(tmp_path):
+    stages = tmp_path / "reset.yaml"
+    stages.write_text("stages:\n  - {name: first, steps: 1}\n  - {name: second, steps: 1, start: reset}\n")
+    root = tmp_path / "checkpoints" / "stages" / "reset"
+    out = smoke(tmp_path, "--stages", str(stages))
+    assert out.returncode == 0, out.stdout[-5000:]
+    _, second = out.stdout.split("stages: stage 2/2 second: ")
+    init_model = root / "1-second" / "init_model"
+    assert (init_model / "model.safetensors").is_file()  # verl's merger on the first stage's last actor
+    assert f"converting verl checkpoint {root}/0-first/global_step_1/actor -> {init_model}" in out.stdout
+    # the reference policy and the starting weights are the merged actor: verl's ref and actor read this key
+    assert f"'path': '{init_model}'" in second
+    assert f"preflight: starting at step 0: no checkpoint in {root}/1-second" in second  # no optimizer to load
+    assert "Resuming from" not in second and logged_steps(second) == [1]
+    assert saved_steps(root / "0-first") == [1] and saved_steps(root / "1-second") == [1]

@@ -1,6 +1,6 @@
 """The whole JustRL recipe through verl's real trainer on a tiny model, without a GPU (launch/cpu_smoke.sh).
 
-    python -m recipe.smoke.run [--gpu] [--workdir DIR] [-- extra Hydra overrides]
+    python -m recipe.smoke.run [--gpu] [--workdir DIR] [--stages FILE [--stage-steps N]] [-- Hydra overrides]
 
 1. Builds a tiny Qwen2 and its tokenizer locally (recipe/smoke/tiny_model.py) and teaches it, with a few seconds of
    supervised steps, to answer "What is a + b?" as `\\boxed{c}`, right only part of the time. The strict reward then
@@ -14,12 +14,15 @@
    `smoke: <steps> steps, score_mean=<x>, grad_norm=<y>`; exit 0 only if every step ran with the strict reward.
    Ray and every process it started are stopped afterwards, on success and on failure.
 
+It saves a checkpoint after every step: run again with the same --workdir and it resumes, as a real run does.
+`--stages FILE` runs a stage list (recipe/stages/, recipe/tools/stages.py) with one step a stage.
 `--gpu` runs the same on verl's normal CUDA platform (one GPU; no vLLM needed).
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import re
 import shutil
@@ -154,12 +157,40 @@ def stop_ray(marker: str, rounds: int = 5) -> int:
     return len(stopped)
 
 
-def run(workdir: Path, gpu: bool, overrides: list[str]) -> int:
-    data_dir, model_dir, ray_dir = workdir / "data", workdir / "model", workdir / "ray"
+def ray_temp_dir(workdir: Path) -> Path:
+    """Ray's temp dir for runs in `workdir`: short, because Ray's socket paths under it must fit in 107 bytes (a deep
+    WORKDIR failed with `AF_UNIX path length cannot exceed 107 bytes`), and named after `workdir`."""
+    digest = hashlib.sha256(str(workdir).encode()).hexdigest()[:12]
+    return Path(tempfile.gettempdir()) / f"justrl-ray-{digest}"
+
+
+def prepare_workdir(workdir: Path) -> None:
+    """The toy data, and the tiny model unless an earlier run in `workdir` built it (a rerun resumes on it)."""
     start = time.monotonic()
-    write_toy_data(data_dir)
-    build_policy(model_dir)
+    write_toy_data(workdir / "data")
+    if not (workdir / "model" / "config.json").is_file():
+        build_policy(workdir / "model")
     print(f"smoke: tiny model and toy data ready in {time.monotonic() - start:.0f} s ({workdir})", flush=True)
+
+
+def run(workdir: Path, gpu: bool, overrides: list[str], stages: Path | None = None, stage_steps: int = 1) -> int:
+    """One smoke run, or with `stages` every stage of a stage list (recipe/tools/stages.py), `stage_steps` each."""
+    prepare_workdir(workdir)
+    if stages is None:
+        return train(workdir, gpu, overrides)
+    from dataclasses import replace
+
+    from recipe.tools.stages import load_stages, run_stages
+
+    shrunk = [replace(stage, steps=stage_steps) for stage in load_stages(stages)]
+    root = workdir / "checkpoints" / "stages" / stages.stem
+    return run_stages(shrunk, root, lambda stage_overrides: train(workdir, gpu, [*overrides, *stage_overrides]))
+
+
+def train(workdir: Path, gpu: bool, overrides: list[str]) -> int:
+    """verl's trainer on the recipe and the tiny model, after the launch preflight; Ray stopped afterwards."""
+    data_dir, model_dir, ray_dir = workdir / "data", workdir / "model", ray_temp_dir(workdir)
+    start = time.monotonic()
 
     env = {
         **os.environ,
@@ -175,8 +206,7 @@ def run(workdir: Path, gpu: bool, overrides: list[str]) -> int:
     if not gpu:
         # No engine is registered for device "cpu": run the CUDA engine class, whose tensors the platform keeps on CPU.
         env.update(VERL_PLATFORM="cpu", VERL_ENGINE_DEVICE="cuda", VERL_ENGINE_VENDOR="nvidia")
-    command = [
-        sys.executable, "-m", "verl.trainer.main_ppo",
+    args = [
         "--config-path", str(RECIPE_DIR), "--config-name", "justrl",
         "base_model=deepseek", f"+smoke@_global_={'gpu' if gpu else 'cpu'}",
         f"actor_rollout_ref.model.path={model_dir}",
@@ -185,6 +215,11 @@ def run(workdir: Path, gpu: bool, overrides: list[str]) -> int:
         f"hydra.run.dir={workdir / 'hydra'}",
         *overrides,
     ]  # fmt: skip
+    # as launch/common.sh: the preflight checks, says where training resumes from and prepares the checkpoints
+    preflight = subprocess.run([sys.executable, "-m", "recipe.tools.preflight", *args], env=env, cwd=workdir)
+    if preflight.returncode != 0:
+        return preflight.returncode
+    command = [sys.executable, "-m", "verl.trainer.main_ppo", *args]
     steps: dict[int, dict[str, float]] = {}
     verifiers: set[str] = set()
     proc = subprocess.Popen(
@@ -227,6 +262,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--gpu", action="store_true", help="verl's CUDA platform on one GPU instead of the CPU layer")
     parser.add_argument("--workdir", help="keep the model, data and logs here (default: a temporary dir, removed)")
+    parser.add_argument("--stages", type=Path, help="run this stage list (recipe/stages/), --stage-steps each stage")
+    parser.add_argument("--stage-steps", type=int, default=1, help="training steps of each stage (default 1)")
     parser.add_argument("overrides", nargs="*", help="extra Hydra overrides")
     args = parser.parse_args(argv)
     # A SIGTERM (timeout, scheduler) becomes a normal exit, so the `finally` blocks stop Ray and clean up.
@@ -234,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="justrl-smoke-", dir="/tmp"))
     workdir.mkdir(parents=True, exist_ok=True)
     try:
-        return run(workdir.resolve(), args.gpu, args.overrides)
+        return run(workdir.resolve(), args.gpu, args.overrides, args.stages, args.stage_steps)
     finally:
         if not args.workdir:
             shutil.rmtree(workdir, ignore_errors=True)

@@ -123,9 +123,11 @@ def flatten(node: Any, prefix: str = "") -> dict[str, Any]:
 
 
 def recipe_keys() -> list[str]:
-    """Every leaf key set by the recipe's YAML files (base, models, ablations)."""
+    """Every leaf key set by the recipe's YAML files (base, models, ablations; stage lists are not config)."""
     keys: set[str] = set()
     for path in sorted(Path(RECIPE_DIR).rglob("*.yaml")):
+        if path.relative_to(RECIPE_DIR).parts[0] == "stages":
+            continue
         node = OmegaConf.to_container(OmegaConf.load(path))
         node.pop("defaults", None)
         node.pop("hydra", None)

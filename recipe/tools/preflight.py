@@ -1,17 +1,24 @@
-"""Launch preflight: fail fast, before Ray starts, when the data, the model or the GPUs a run needs are missing.
+"""Launch preflight: fail fast, before Ray starts, when the data, the model or the GPUs a run needs are missing;
+then say where training resumes from and whether the disk holds the checkpoints it keeps.
 
 launch/common.sh calls it with the same arguments it is about to give `verl.trainer.main_ppo`; it composes the
 recipe the same way, runs verl's own `validate_config`, then checks the files and devices. Exit 2 lists every
-problem found.
+problem found. Otherwise it prepares the checkpoint folder (recipe/tools/checkpoints.py): with
+`trainer.resume_mode=disable` (a fresh start) an earlier run's checkpoints are moved aside, never deleted; when a
+run resumes, an earlier attempt's checkpoints beyond `trainer.max_actor_ckpt_to_keep` are removed, one line each.
 """
 
 from __future__ import annotations
 
+import math
+import shutil
 import sys
 from pathlib import Path
 
 from omegaconf import DictConfig
 
+from recipe.tools import checkpoints
+from recipe.tools.checkpoints import human
 from recipe.tools.compose import compose_recipe, validate_with_verl
 
 HINTS = {
@@ -68,6 +75,53 @@ def problems(cfg: DictConfig) -> list[str]:
     return found
 
 
+def prepare_checkpoints(cfg: DictConfig) -> list[str]:
+    """Resume point, retention and disk room of the run's checkpoint folder, as lines to print (see module doc)."""
+    trainer = cfg.trainer
+    if int(trainer.save_freq) <= 0:
+        return [f"no checkpoints (trainer.save_freq={trainer.save_freq}): a killed run starts over"]
+    return [*_resume(trainer), _disk(cfg)]
+
+
+def _resume(trainer: DictConfig) -> list[str]:
+    run_dir, keep = Path(trainer.default_local_dir), int(trainer.max_actor_ckpt_to_keep or 0)
+    step = checkpoints.latest_step(run_dir)
+    if trainer.resume_mode == "disable":
+        if step is None and not checkpoints.saved_steps(run_dir):
+            return ["starting at step 0 (trainer.resume_mode=disable)"]
+        return [f"fresh start (trainer.resume_mode=disable): moved {run_dir} -> {checkpoints.set_aside(run_dir)}"]
+    if trainer.resume_mode == "resume_path":
+        return [f"resuming from {trainer.resume_from_path} (trainer.resume_mode=resume_path)"]
+    if step is None:
+        return [f"starting at step 0: no checkpoint in {run_dir}"]
+    lines = [f"resuming from {run_dir / f'global_step_{step}'} (step {step} of {trainer.total_training_steps})"]
+    for path in checkpoints.prune(run_dir, keep):
+        lines.append(f"removed {path}: beyond the newest {keep} kept (trainer.max_actor_ckpt_to_keep)")
+    return lines
+
+
+def _disk(cfg: DictConfig) -> str:
+    trainer = cfg.trainer
+    run_dir, keep = Path(trainer.default_local_dir), int(trainer.max_actor_ckpt_to_keep or 0)
+    params = checkpoints.parameter_count(Path(str(cfg.actor_rollout_ref.model.path)).expanduser())
+    if params is None:
+        return "checkpoint size unknown until the model is local"
+    size = checkpoints.checkpoint_bytes(params, cfg.actor_rollout_ref.actor.checkpoint.save_contents)
+    start = checkpoints.latest_step(run_dir) or 0
+    to_save = math.ceil(max(int(trainer.total_training_steps) - start, 0) / int(trainer.save_freq))
+    # verl rotates only what this attempt saves: the earlier ones stay beside up to `keep` new ones
+    new = min(keep, to_save) if keep > 0 else to_save
+    probe = next(p for p in (run_dir, *run_dir.absolute().parents) if p.exists())
+    free = shutil.disk_usage(probe).free
+    verdict = "room" if free >= new * size else "NOT ENOUGH ROOM: free space or lower KEEP_CKPTS"
+    kept = f"the newest {keep}" if keep > 0 else "all (trainer.max_actor_ckpt_to_keep=0)"
+    return (
+        f"checkpoints: {human(size)} each ({human(params, ('', 'k', 'M', 'B'))} parameters), keeping {kept}: "
+        f"{len(checkpoints.saved_steps(run_dir))} on disk, up to {new} more need {human(new * size)}, "
+        f"{human(free)} free under {probe}: {verdict}"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     cfg = compose_recipe(_hydra_overrides(sys.argv[1:] if argv is None else argv))
     found = problems(cfg)
@@ -76,6 +130,8 @@ def main(argv: list[str] | None = None) -> int:
     if found:
         print("preflight: not starting; fix the above (or pass --cfg job to print the config only)", file=sys.stderr)
         return 2
+    for line in prepare_checkpoints(cfg):
+        print(f"preflight: {line}", flush=True)
     print(f"preflight: ok ({cfg.trainer.experiment_name}, {cfg.trainer.nnodes}x{cfg.trainer.n_gpus_per_node} GPUs)")
     return 0
 

@@ -1,0 +1,124 @@
+"""A run's verl checkpoints: where training resumes from, what the kept ones cost on disk, and an actor merged into a
+Hugging Face model with verl's own merger. Used by the launch preflight, the stage runner and eval.
+
+verl writes `<trainer.default_local_dir>/global_step_N/{actor/,data.pt}` every `trainer.save_freq` steps and the
+newest N in `latest_checkpointed_iteration.txt`; `trainer.resume_mode=auto` (verl's default, the recipe's too)
+continues from it: weights, optimizer, learning-rate schedule, RNG and data order. verl rotates
+(`trainer.max_actor_ckpt_to_keep`) only the checkpoints its own process saved, so those of an earlier, killed
+attempt would stay forever: `prune` applies the same limit to them when a run starts again.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+STEP_DIR = re.compile(r"global_step_(\d+)")
+# Bytes per parameter of one actor checkpoint by verl's `checkpoint.save_contents` (FSDP, AdamW, mixed precision):
+BYTES_PER_PARAM = {"model": 4, "optimizer": 8, "hf_model": 2}  # fp32 master weights; two fp32 moments; bf16 copy
+
+
+def latest_step(run_dir: Path) -> int | None:
+    """The step `trainer.resume_mode=auto` resumes from (verl's tracker file), or None for a fresh start."""
+    from verl.utils.checkpoint.checkpoint_manager import get_checkpoint_tracker_filename
+
+    tracker = Path(get_checkpoint_tracker_filename(str(run_dir)))
+    if not tracker.is_file():
+        return None
+    text = tracker.read_text().strip()
+    if not text.isdigit():
+        raise ValueError(f"{tracker}: expected a step number, found {text[:40]!r}")
+    return int(text)
+
+
+def saved_steps(run_dir: Path) -> list[int]:
+    """Steps with an actor checkpoint in `run_dir`, oldest first."""
+    if not run_dir.is_dir():
+        return []
+    steps = []
+    for path in run_dir.iterdir():
+        match = STEP_DIR.fullmatch(path.name)
+        if match and actor_dir(path) is not None:
+            steps.append(int(match.group(1)))
+    return sorted(steps)
+
+
+def actor_dir(path: Path) -> Path | None:
+    """The FSDP actor shards of a verl checkpoint (`global_step_N/` or its `actor/`), or None if not one."""
+    for candidate in (path / "actor", path):
+        if any(candidate.glob("model_world_size_*_rank_*.pt")):
+            return candidate
+    return None
+
+
+def merge_actor(shards: Path, target: Path) -> Path:
+    """The actor shards as a Hugging Face model in `target`, with verl's model_merger; done once, atomically (a
+    killed merge leaves no half-written `target`)."""
+    if (target / "config.json").is_file():
+        return target
+    partial = target.with_name(target.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    print(f"converting verl checkpoint {shards} -> {target} (verl.model_merger)", flush=True)
+    subprocess.run(
+        [sys.executable, "-m", "verl.model_merger", "merge", "--backend", "fsdp",
+         "--local_dir", str(shards), "--target_dir", str(partial)],
+        check=True,
+    )  # fmt: skip
+    os.replace(partial, target)
+    return target
+
+
+def parameter_count(model_dir: Path) -> int | None:
+    """Parameters of a local safetensors model (read from the file headers), or None if it is not local."""
+    from safetensors import safe_open
+
+    files = sorted(model_dir.glob("*.safetensors")) if model_dir.is_dir() else []
+    if not files:
+        return None
+    total = 0
+    for file in files:
+        with safe_open(str(file), framework="pt") as f:
+            for key in f.keys():
+                count = 1
+                for dim in f.get_slice(key).get_shape():
+                    count *= dim
+                total += count
+    return total
+
+
+def checkpoint_bytes(parameters: int, save_contents) -> int:
+    """One actor checkpoint's size on disk."""
+    return parameters * sum(BYTES_PER_PARAM.get(str(c), 0) for c in save_contents)
+
+
+def prune(run_dir: Path, keep: int) -> list[Path]:
+    """Remove all but the newest `keep` checkpoints of `run_dir` (none if `keep` <= 0); returns those removed."""
+    if keep <= 0:
+        return []
+    removed = []
+    for step in saved_steps(run_dir)[:-keep]:
+        path = run_dir / f"global_step_{step}"
+        shutil.rmtree(path)
+        removed.append(path)
+    return removed
+
+
+def set_aside(run_dir: Path) -> Path:
+    """Move a run's checkpoints out of the way of a fresh start, never deleting them."""
+    target = run_dir.with_name(f"{run_dir.name}.replaced-{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}")
+    os.replace(run_dir, target)
+    return target
+
+
+def human(n: float, units: tuple[str, ...] = (" B", " kB", " MB", " GB", " TB")) -> str:
+    """`n` with a decimal unit: 21.3 GB, 1.2 MB (bytes); human(1.78e9, ("", "k", "M", "B")) = 1.8B (parameters)."""
+    for unit in units[:-1]:
+        if abs(n) < 1000:
+            return f"{n:.3g}{unit}"
+        n /= 1000
+    return f"{n:,.3g}{units[-1]}" if n < 1000 else f"{n:,.0f}{units[-1]}"

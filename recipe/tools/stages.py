@@ -1,0 +1,166 @@
+"""Run a list of training stages, each an overlay and a step count, each starting from the last one's checkpoint.
+
+    python -m recipe.tools.stages recipe/stages/FILE.yaml --checkpoint-dir DIR -- COMMAND [ARGS...]
+
+(`launch/stages.sh FILE` is this with the launch command of a model; `launch/cpu_smoke.sh --stages FILE` runs a list
+on the tiny model.) A stage list is YAML:
+
+    stages:
+      - name: ctx8k                 # names the checkpoint folder
+        steps: 1000                 # training steps of this stage
+        overrides: [data.max_response_length=8192]   # Hydra overrides, as on the command line
+      - name: ctx16k
+        steps: 500
+        start: resume               # default
+        overrides: [data.max_response_length=16384]
+
+Between stages, `start` chooses:
+- `resume`: the same verl run goes on with the new overrides: weights, optimizer, learning-rate schedule and data
+  order carried over, the step counter continuing (verl's `trainer.resume_mode=auto` on the same checkpoint folder,
+  `trainer.total_training_steps` raised by the stage's steps). DeepScaleR's context lengthening.
+- `reset`: the last checkpoint's actor is merged to a Hugging Face model with verl's merger and a new verl run starts
+  from it, in a folder of its own: the reference policy becomes the current policy, the optimizer starts fresh and
+  the step counter restarts. ProRL's reference-and-optimizer reset.
+
+Restartable: each stage is one verl run that resumes its own checkpoints, a stage whose folder already holds its last
+step is skipped, and the merge is written once, atomically. Stage S of a list trains in
+`DIR/<i>-<name>/` where i-name is the stage that began its run (the first stage or the latest `reset`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from omegaconf import OmegaConf
+
+from recipe.tools.checkpoints import actor_dir, latest_step, merge_actor
+
+STARTS = ("resume", "reset")
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    steps: int
+    start: str = "resume"
+    overrides: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PlannedStage:
+    stage: Stage
+    run_dir: Path  # trainer.default_local_dir of the verl run this stage belongs to
+    last_step: int  # trainer.total_training_steps of that run at the end of this stage
+    reset_from: Path | None  # the previous run's folder, whose last actor this run starts from
+
+
+def load_stages(path: Path) -> list[Stage]:
+    """The stage list in `path`; a ValueError naming the file, the stage and the key for anything malformed."""
+    data = OmegaConf.to_container(OmegaConf.load(path))
+    if not isinstance(data, dict) or not isinstance(data.get("stages"), list) or not data["stages"]:
+        raise ValueError(f"{path}: expected a non-empty list under 'stages'")
+    stages, names = [], set()
+    for i, raw in enumerate(data["stages"]):
+        where = f"{path}: stage {i}"
+        if not isinstance(raw, dict):
+            raise ValueError(f"{where}: expected a mapping with name, steps, start, overrides")
+        unknown = set(raw) - {"name", "steps", "start", "overrides"}
+        if unknown:
+            raise ValueError(f"{where}: unknown key(s) {sorted(unknown)}")
+        name, steps, start = raw.get("name"), raw.get("steps"), raw.get("start", "resume")
+        overrides = raw.get("overrides", [])
+        if not isinstance(name, str) or not name.replace("-", "").replace("_", "").isalnum() or name in names:
+            raise ValueError(f"{where}: 'name' must be a unique word (letters, digits, - and _), got {name!r}")
+        if not isinstance(steps, int) or isinstance(steps, bool) or steps <= 0:
+            raise ValueError(f"{where} ({name}): 'steps' must be a positive integer, got {steps!r}")
+        if start not in STARTS:
+            raise ValueError(f"{where} ({name}): 'start' must be one of {', '.join(STARTS)}, got {start!r}")
+        if not isinstance(overrides, list) or not all(isinstance(o, str) for o in overrides):
+            raise ValueError(f"{where} ({name}): 'overrides' must be a list of Hydra override strings")
+        names.add(name)
+        stages.append(Stage(name, steps, start, overrides))
+    return stages
+
+
+def plan(stages: Sequence[Stage], checkpoint_dir: Path) -> list[PlannedStage]:
+    """Where each stage trains and the step it ends at; a `reset` (or the first stage) begins a new verl run."""
+    planned, run_dir, last = [], None, 0
+    for i, stage in enumerate(stages):
+        reset_from = None
+        if run_dir is None or stage.start == "reset":
+            reset_from, run_dir, last = run_dir, checkpoint_dir / f"{i}-{stage.name}", 0
+        last += stage.steps
+        planned.append(PlannedStage(stage, run_dir, last, reset_from))
+    return planned
+
+
+def stage_overrides(step: PlannedStage) -> list[str]:
+    """The Hydra overrides that make one verl launch run this stage, after the stage's own."""
+    overrides = [
+        *step.stage.overrides,
+        f"trainer.default_local_dir={step.run_dir}",
+        f"trainer.total_training_steps={step.last_step}",
+        "trainer.resume_mode=auto",
+    ]
+    if step.reset_from is not None:
+        overrides.append(f"actor_rollout_ref.model.path={step.run_dir / 'init_model'}")
+    return overrides
+
+
+def prepare_reset(step: PlannedStage) -> None:
+    """Merge the previous run's newest actor into this run's `init_model/` (once)."""
+    last = latest_step(step.reset_from)
+    shards = actor_dir(step.reset_from / f"global_step_{last}") if last is not None else None
+    if shards is None:
+        raise RuntimeError(f"stage {step.stage.name}: no actor checkpoint in {step.reset_from} to start from")
+    step.run_dir.mkdir(parents=True, exist_ok=True)
+    merge_actor(shards, step.run_dir / "init_model")
+
+
+def run_stages(stages: Sequence[Stage], checkpoint_dir: Path, launch: Callable[[list[str]], int]) -> int:
+    """Run every unfinished stage through `launch(overrides) -> exit code`; stop at the first failure."""
+    planned = plan(stages, checkpoint_dir)
+    for i, step in enumerate(planned):
+        label = f"stage {i + 1}/{len(planned)} {step.stage.name}"
+        done = latest_step(step.run_dir) or 0
+        if done >= step.last_step:
+            print(f"stages: {label}: done (step {done} in {step.run_dir}), skipped", flush=True)
+            continue
+        if step.reset_from is not None:
+            prepare_reset(step)
+        how = "a new run from the last actor (reset)" if step.reset_from is not None else "resume"
+        print(f"stages: {label}: steps {done + 1}..{step.last_step} in {step.run_dir}, {how}", flush=True)
+        code = launch(stage_overrides(step))
+        if code != 0:
+            print(f"stages: {label} failed (exit {code}); rerun the same command to resume it", flush=True)
+            return code
+    print(f"stages: all {len(planned)} done", flush=True)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if "--" not in argv:
+        print("usage: python -m recipe.tools.stages FILE --checkpoint-dir DIR -- COMMAND [ARGS...]", file=sys.stderr)
+        return 2
+    split = argv.index("--")
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("stages", type=Path, help="a stage list, e.g. recipe/stages/prorl.yaml")
+    parser.add_argument("--checkpoint-dir", type=Path, required=True, help="each stage's run goes in a folder here")
+    args = parser.parse_args(argv[:split])
+    command = argv[split + 1 :]
+    try:
+        stages = load_stages(args.stages)
+    except (OSError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return run_stages(stages, args.checkpoint_dir.absolute(), lambda o: subprocess.run([*command, *o]).returncode)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

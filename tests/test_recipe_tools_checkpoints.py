@@ -1,0 +1,99 @@
+"""recipe/tools/checkpoints.py and the launch preflight's checkpoint lines: resume point, retention, disk, fresh start.
+
+The checkpoint folders here have verl's layout (`global_step_N/actor/model_world_size_1_rank_0.pt`, the tracker file);
+tests/test_recipe_smoke_run.py writes and resumes real ones through verl's trainer.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from recipe.tools import checkpoints
+from recipe.tools.compose import compose_recipe
+from recipe.tools.preflight import prepare_checkpoints
+
+
+def fake_run(run_dir: Path, steps: list[int], latest: int | None = None) -> Path:
+    for step in steps:
+        actor = run_dir / f"global_step_{step}" / "actor"
+        actor.mkdir(parents=True)
+        (actor / "model_world_size_1_rank_0.pt").write_bytes(b"")
+    if steps or latest is not None:
+        (run_dir / "latest_checkpointed_iteration.txt").write_text(str(latest if latest is not None else steps[-1]))
+    return run_dir
+
+
+def recipe_cfg(run_dir: Path, model: str, *overrides: str):
+    return compose_recipe(
+        ["base_model=deepseek", f"trainer.default_local_dir={run_dir}", f"actor_rollout_ref.model.path={model}",
+         "trainer.save_freq=50", *overrides]
+    )  # fmt: skip
+
+
+def test_steps_and_the_resume_point_are_read_as_verl_writes_them(tmp_path):
+    run = fake_run(tmp_path / "run", [100, 50, 150])
+    (run / "global_step_200").mkdir()  # actor removed by verl's rotation: data.pt only
+    assert checkpoints.saved_steps(run) == [50, 100, 150]
+    assert checkpoints.latest_step(run) == 150
+    assert checkpoints.latest_step(tmp_path / "none") is None
+    (run / "latest_checkpointed_iteration.txt").write_text("oops")
+    with pytest.raises(ValueError, match="latest_checkpointed_iteration.txt: expected a step number"):
+        checkpoints.latest_step(run)
+
+
+def test_prune_keeps_the_newest_and_zero_keeps_all(tmp_path):
+    run = fake_run(tmp_path / "run", [50, 100, 150, 200])
+    assert checkpoints.prune(run, 0) == []
+    assert [p.name for p in checkpoints.prune(run, 2)] == ["global_step_50", "global_step_100"]
+    assert checkpoints.saved_steps(run) == [150, 200]
+
+
+def test_parameter_count_and_size_from_the_model_files(tiny_model_dir):
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    count = checkpoints.parameter_count(Path(tiny_model_dir))
+    assert count == AutoModelForCausalLM.from_pretrained(tiny_model_dir, dtype=torch.float32).num_parameters()
+    assert checkpoints.checkpoint_bytes(count, ["model", "optimizer", "extra"]) == 12 * count
+    assert checkpoints.parameter_count(Path("deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B")) is None
+
+
+def test_human_sizes():
+    assert checkpoints.human(21.3e9) == "21.3 GB"
+    assert checkpoints.human(1.777e9, ("", "k", "M", "B")) == "1.78B"
+    assert checkpoints.human(999) == "999 B"
+
+
+def test_preflight_says_it_resumes_and_prunes_an_earlier_attempts_extra_checkpoints(tmp_path, tiny_model_dir):
+    run = fake_run(tmp_path / "run", [50, 100, 150, 200, 250])
+    lines = prepare_checkpoints(recipe_cfg(run, tiny_model_dir))
+    assert lines[0] == f"resuming from {run}/global_step_250 (step 250 of 4380)"
+    assert lines[1:3] == [
+        f"removed {run}/global_step_50: beyond the newest 3 kept (trainer.max_actor_ckpt_to_keep)",
+        f"removed {run}/global_step_100: beyond the newest 3 kept (trainer.max_actor_ckpt_to_keep)",
+    ]
+    assert checkpoints.saved_steps(run) == [150, 200, 250]
+    assert lines[3].startswith("checkpoints: ") and "keeping the newest 3: 3 on disk, up to 3 more need" in lines[3]
+    assert lines[3].endswith(": room")
+
+
+def test_preflight_starts_fresh_only_when_told_and_never_deletes(tmp_path, tiny_model_dir):
+    assert prepare_checkpoints(recipe_cfg(tmp_path / "new", tiny_model_dir))[0] == (
+        f"starting at step 0: no checkpoint in {tmp_path}/new"
+    )
+    run = fake_run(tmp_path / "run", [50, 100])
+    line = prepare_checkpoints(recipe_cfg(run, tiny_model_dir, "trainer.resume_mode=disable"))[0]
+    assert line.startswith(f"fresh start (trainer.resume_mode=disable): moved {run} -> {run}.replaced-")
+    (moved,) = tmp_path.glob("run.replaced-*")
+    assert checkpoints.saved_steps(moved) == [50, 100] and not run.exists()
+
+
+def test_preflight_disk_line_for_the_published_model_size_and_no_checkpoints(tmp_path):
+    cfg = recipe_cfg(tmp_path / "run", "deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B")
+    assert prepare_checkpoints(cfg)[-1] == "checkpoint size unknown until the model is local"
+    cfg = recipe_cfg(tmp_path / "run", "x/y", "trainer.save_freq=-1")
+    assert prepare_checkpoints(cfg) == ["no checkpoints (trainer.save_freq=-1): a killed run starts over"]
+    size = checkpoints.checkpoint_bytes(1_777_088_000, ["model", "optimizer", "extra"])  # 1.5B: ~21 GB, as verl writes
+    assert size / 1e9 == pytest.approx(21.3, 0.01)
