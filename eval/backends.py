@@ -107,9 +107,7 @@ class VLLMBackend:
         import torch
 
         if importlib.util.find_spec("vllm") is None:
-            raise ImportError(
-                "vLLM is not installed (pip install -r requirements.txt on a GPU machine); or --backend hf"
-            )
+            raise ImportError("vLLM is not installed (bash launch/install_gpu.sh on a GPU machine); or --backend hf")
         gpus = os.environ.get("CUDA_VISIBLE_DEVICES")
         self.gpus = gpus.split(",") if gpus else [str(i) for i in range(torch.cuda.device_count())]
         if not self.gpus:

@@ -13,7 +13,7 @@ from conftest import REPO
 
 from recipe.tools.fidelity import PUBLISHED
 
-SCRIPTS = ["deepseek.sh", "nemotron.sh", "ablate.sh", "stages.sh", "common.sh", "slurm.sbatch"]
+SCRIPTS = ["deepseek.sh", "nemotron.sh", "ablate.sh", "stages.sh", "common.sh", "install_gpu.sh", "slurm.sbatch"]
 CLUSTER_SHAPE = {"trainer.nnodes", "trainer.n_gpus_per_node"}  # what launch/ owns, from NNODES / GPUS_PER_NODE
 
 
@@ -58,7 +58,18 @@ def test_missing_data_model_and_gpus_fail_fast_before_ray(tmp_path):
     assert f"data file not found: {tmp_path}/dapo_math_17k.parquet" in out.stderr
     assert f"model not found: {tmp_path}/no_model" in out.stderr
     assert "CUDA GPU(s) visible" in out.stderr
+    assert "flash-attn is not installed; attn_implementation=flash_attention_2 and use_remove_padding=True" in (
+        out.stderr
+    )
     assert "ray init" not in out.stdout + out.stderr
+
+
+def test_without_flash_attn_the_preflight_names_the_fallback_that_runs(tmp_path):
+    fallback = ["actor_rollout_ref.model.use_remove_padding=false",
+                "+actor_rollout_ref.model.override_config.attn_implementation=sdpa"]  # fmt: skip
+    out = run("deepseek.sh", *fallback, env={"DATA_DIR": str(tmp_path)})
+    assert out.returncode == 2 and "data file not found" in out.stderr
+    assert "flash-attn" not in out.stderr
 
 
 def test_stages_needs_a_list_and_names_the_known_ones():

@@ -10,6 +10,7 @@ run resumes, an earlier attempt's checkpoints beyond `trainer.max_actor_ckpt_to_
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import shutil
 import sys
@@ -67,11 +68,25 @@ def problems(cfg: DictConfig) -> list[str]:
                 f"{have} CUDA GPU(s) visible on this node, trainer.n_gpus_per_node={need} (GPUS_PER_NODE); "
                 "for a run without a GPU use: bash launch/cpu_smoke.sh"
             )
-    if cfg.actor_rollout_ref.rollout.name == "vllm":
-        try:
-            import vllm  # noqa: F401
-        except ImportError:
-            found.append("vLLM is not installed: pip install -r requirements.txt (the GPU stack)")
+    found.extend(missing_packages(cfg))
+    return found
+
+
+def missing_packages(cfg: DictConfig) -> list[str]:
+    """What the run's settings need installed: vLLM for its rollout, flash-attn for verl's default attention
+    (`flash_attention_2`, which `use_remove_padding`'s packed sequences also rely on)."""
+    found = []
+    model = cfg.actor_rollout_ref.model
+    attention = (model.get("override_config") or {}).get("attn_implementation", "flash_attention_2")
+    if cfg.trainer.device == "cuda" and attention == "flash_attention_2" and not importlib.util.find_spec("flash_attn"):
+        found.append(
+            f"flash-attn is not installed; attn_implementation={attention} and use_remove_padding="
+            f"{model.use_remove_padding} need it: bash launch/install_gpu.sh (README: GPU install). Without it: "
+            "actor_rollout_ref.model.use_remove_padding=false "
+            "+actor_rollout_ref.model.override_config.attn_implementation=sdpa (padded micro-batches: slower)"
+        )
+    if cfg.actor_rollout_ref.rollout.name == "vllm" and not importlib.util.find_spec("vllm"):
+        found.append("vLLM is not installed: bash launch/install_gpu.sh (the GPU stack)")
     return found
 
 
