@@ -5,7 +5,7 @@
 Reads DIR/generations/<NAME>.jsonl and appends one grade per sample to DIR/grades/<NAME>.jsonl: the answer read,
 correct or not, how it was decided (`by`: rule, model, or null), the protocol and the verifier, format error,
 timeout, response length. A rerun grades only what is missing; a rerun with another protocol or verifier than the
-grades on disk stops with an error (use `--overwrite` to regrade). Protocols (eval/grading.py): `published` (the
+grades on disk stops with an error (use `--overwrite` to regrade). Protocols (reward/grading.py): `published` (the
 default: the published rule grader, then the verifier on every rejected response with an empty question) or
 `lenient` (ours: math-verify too, and the verifier sees the question). Without `--model-verifier` the grades are
 "rule only" and the report says so. Every rule check runs under a hard limit (`--timeout`, 5 s).
@@ -19,9 +19,9 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from eval.grading import PROTOCOLS, Grade, grade_many
 from eval.run_layout import RunLayout, SettingsMismatch, check_settings
 from eval.store import Appender, read_records
+from reward.grading import PROTOCOLS, Grade, grade_many
 from reward.math_equal import DEFAULT_TIMEOUT_S
 
 CHUNK = 2_000

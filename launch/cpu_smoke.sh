@@ -3,12 +3,18 @@
 # `smoke: <steps> steps, score_mean=<x>, grad_norm=<y>`. See recipe/smoke/run.py.
 #   --gpu           the same on one GPU
 #   --stages FILE   a stage list (recipe/stages/), one step a stage
+#   --ablation NAME an ablation of recipe/ablation/
 #   WORKDIR         keep the tiny model, data, checkpoints and logs here; a rerun resumes (default: a temporary
 #                   directory, removed afterwards)
 set -euo pipefail
 args=()
-while [[ "${1:-}" == --gpu || "${1:-}" == --stages ]]; do
-  if [[ "$1" == --gpu ]]; then args+=(--gpu); shift; else args+=(--stages "$(realpath "$2")"); shift 2; fi
+while [[ "${1:-}" == --* ]]; do
+  case "$1" in
+    --gpu) args+=(--gpu); shift ;;
+    --stages) args+=(--stages "$(realpath "$2")"); shift 2 ;;
+    --ablation) args+=(--ablation "$2"); shift 2 ;;
+    *) break ;;
+  esac
 done
 cd "$(dirname "$0")/.."
 if [[ -n "${WORKDIR:-}" ]]; then args+=(--workdir "$WORKDIR"); fi

@@ -5,7 +5,7 @@
 #   OUT        results directory                   default: eval_out/<model slug> (run, step and a hash of the path)
 #   DATA_DIR   prepared data (data_prep/)          default: data   (benchmarks are prepared there if missing)
 #   BACKEND    vllm (all visible GPUs) or hf       default: vllm
-#   PROTOCOL   grading protocol, published or lenient (eval/grading.py)             default: published
+#   PROTOCOL   grading protocol, published or lenient (reward/grading.py)             default: published
 #   VERIFIER   model verifier for rule-rejected answers, or none                  default: opencompass/CompassVerifier-3B
 # Extra arguments go to eval.generate (e.g. --benchmarks AIME24,AIME25). Rerunning resumes where it stopped.
 set -euo pipefail

@@ -4,9 +4,12 @@
   balanced `\\boxed{}` within the response's last 100 characters, compared with the ground truth as a raw string.
   No normalisation, no SymPy, no format bonus. Identical to upstream verl's
   `math_dapo.compute_score(..., strict_box_verify=True)`, which JustRL's fork used.
-- Training, verifier "lenient" (the paper's second ablation, DeepScaleR-style): the last boxed answer of the whole
-  response, equivalent to the ground truth under math-verify; same +1.0 / -1.0 scale. Select it with
-  `reward.custom_reward_function.reward_kwargs.verifier=lenient` (see recipe/ablation/lenient_verifier.yaml).
+- Training, verifier "lenient" (the paper's second ablation, "DeepScaleR-style"): the last boxed answer of the whole
+  response, correct if Hendrycks/MATH-normalised equal or SymPy-equal to the ground truth: DeepScaleR's grader, the
+  one the published evaluation uses (`reward.grading`, protocol `published`); same +1.0 / -1.0 scale. Select it with
+  `reward.custom_reward_function.reward_kwargs.verifier=lenient` (recipe/ablation/lenient_verifier.yaml).
+- Training, verifier "math_verify" (ours): the same answer, equivalent under math-verify, which also accepts
+  unreduced fractions, reordered sets and percentages (recipe/ablation/math_verify_verifier.yaml).
 - Validation (`data_source` one of the nine benchmarks): 1.0 / 0.0 as JustRL's in-training validation scored
   AIME24/AIME25/AMC23: verl 0.4's `math_verify.compute_score` over the whole response, so an unboxed final answer
   can count (`reward.math_equal.math_verify_score`).
@@ -25,9 +28,10 @@ from typing import Any
 
 from recipe.protocol import BENCHMARKS, TRAIN_SOURCE
 from reward.extract import last_boxed_answer, strict_boxed_answer
+from reward.grading import grade_many
 from reward.math_equal import DEFAULT_TIMEOUT_S, math_equal, math_verify_score
 
-VERIFIERS = ("strict", "lenient")
+VERIFIERS = ("strict", "lenient", "math_verify")
 logger = logging.getLogger(__name__)
 
 
@@ -70,6 +74,8 @@ def compute_score(
         if verifier == "strict":
             pred = strict_boxed_answer(solution_str)
             correct = pred == ground_truth
+        elif verifier == "lenient":
+            pred, correct, _ = grade_many([(solution_str, ground_truth)], "published", verify_timeout_s)[0]
         else:
             correct, pred = _math_verify_correct(solution_str, ground_truth, verify_timeout_s)
         return _result(1.0 if correct else -1.0, correct, pred)

@@ -72,6 +72,9 @@ def test_every_training_step_ran_and_a_gradient_was_applied(smoke_run):
     # the recipe's loss weighting (recipe/policy_loss.py) ran in the actor worker: its share metric is logged
     assert "'loss_mode': 'verl04_token_mean'" in out.stdout
     assert all(0 < s["actor/verl04_micro_batch_share"] <= 1 for s in steps.values())
+    # and none of the ablations' ingredients (see test_an_ablation_runs_with_its_ingredient_active)
+    for evidence in ("actor/kl_loss:", "timing_s/ref:", "actor/entropy_loss:", "filter_groups/", "rollout_is_mean:"):
+        assert evidence not in out.stdout, evidence
 
 
 def test_the_strict_reward_scored_training_and_math_verify_scored_validation(smoke_run):
@@ -209,3 +212,28 @@ def test_a_reset_stage_starts_a_new_run_from_the_merged_actor_with_a_fresh_optim
     assert f"preflight: starting at step 0: no checkpoint in {root}/1-second" in second  # no optimizer to load
     assert "Resuming from" not in second and logged_steps(second) == [1]
     assert saved_steps(root / "0-first") == [1] and saved_steps(root / "1-second") == [1]
+
+
+# What shows that an ablation's code path ran, in verl's log of two GRPO steps (the main smoke shows none of these).
+INGREDIENTS = {
+    "kl_loss": ["timing_s/ref:", "actor/kl_loss:", "actor/kl_coef:0.001"],  # the reference model ran, KL in the loss
+    "entropy_bonus": ["actor/entropy_loss:"],  # computed for the loss only when entropy_coeff != 0
+    "dynamic_sampling": ["training/filter_groups/evicted_samples:"],  # all-equal groups were dropped and refilled
+    "tis": ["rollout_corr/rollout_is_mean:"],  # importance weights against the rollout's log-probs
+    "dr_grpo": ["'loss_agg_mode': 'seq-mean-token-sum-norm'", "'norm_adv_by_std_in_grpo': False"],
+    "gspo": ["'loss_mode': 'gspo'"],
+    "verl09_loss": ["'loss_mode': 'vanilla'"],
+}
+
+
+@pytest.mark.trainer_lane
+@pytest.mark.parametrize("ablation", sorted(INGREDIENTS))
+def test_an_ablation_runs_two_grpo_steps_with_its_ingredient_active(ablation, tmp_path):
+    out = smoke(tmp_path, "--ablation", ablation)
+    assert out.returncode == 0, out.stdout[-5000:]
+    assert logged_steps(out.stdout) == [1, 2]
+    for evidence in INGREDIENTS[ablation]:
+        assert evidence in out.stdout, evidence
+    # verl 0.9's own losses replace the recipe's verl 0.4 weighting; the others keep it
+    replaced = ablation in ("dr_grpo", "gspo", "verl09_loss")
+    assert ("actor/verl04_micro_batch_share" in out.stdout) is not replaced

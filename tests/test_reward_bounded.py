@@ -18,7 +18,7 @@ from reward.bounded import CheckerError, bounded_map
 
 # Pairs only SymPy settles: math-verify's equivalence and the published rule grader.
 CHECKS = """
-from eval.grading import is_correct
+from reward.grading import is_correct
 from reward.math_equal import math_equal
 verdicts = [math_equal("\\\\frac{2}{4}", "\\\\frac12"), is_correct("so \\\\boxed{0.5}", "\\\\frac{1}{2}"),
             math_equal("3", "\\\\frac12")]

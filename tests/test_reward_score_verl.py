@@ -84,5 +84,5 @@ def test_lenient_switch_reaches_the_function_through_reward_kwargs(tiny_model_di
         f"actor_rollout_ref.model.path={tiny_model_dir}",
     )
     manager = load_reward_manager(config, tiny_tokenizer)
-    batch = make_batch(tiny_tokenizer, ["\\boxed{\\frac{14}{2}}"], ["7"], ["math_dapo"])
+    batch = make_batch(tiny_tokenizer, ["\\boxed{7.0}"], ["7"], ["math_dapo"])  # strict: -1, lenient: +1
     assert manager.loop.run_until_complete(manager.run_single(batch[0:1]))["reward_score"] == 1.0

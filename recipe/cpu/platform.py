@@ -4,9 +4,10 @@ Load it in every verl process with `VERL_USE_EXTERNAL_MODULES=recipe.cpu.platfor
 the modules named there at `import verl`, in the driver and in every Ray worker). verl's trainer then runs its
 FSDP2 engine and Ray orchestration on CPU tensors, with gloo for collectives.
 
-Written as an upstream candidate (`[plugin] feat: CPU platform`); until then it also carries one fix verl needs for
-it: `initialize_global_process_group_ray` builds the backend string `cpu:gloo,<device>:<backend>`, which torch
-rejects when the device is itself "cpu" (`Duplicate device type cpu`); on this platform the group is plain gloo.
+Written as an upstream candidate (`[plugin] feat: CPU platform`); until then it also carries two fixes verl needs
+for it: `initialize_global_process_group_ray` builds the backend string `cpu:gloo,<device>:<backend>`, which torch
+rejects when the device is itself "cpu" (`Duplicate device type cpu`), so on this platform the group is plain gloo;
+and the reference model's FSDP2 offload policy pins memory, which needs an accelerator, so here it does not pin.
 """
 
 from __future__ import annotations
@@ -150,5 +151,26 @@ def _patch_process_group_backend() -> None:
     distributed.initialize_global_process_group_ray = initialize_global_process_group_ray
 
 
+def _patch_fsdp2_offload_pinning() -> None:
+    """verl's FSDP2 engine gives forward-only engines (the reference model) `CPUOffloadPolicy(pin_memory=True)`, and
+    pinning needs an accelerator (`RuntimeError: Cannot access accelerator device`). On this platform parameters live
+    in CPU memory anyway: keep the policy, drop the pinning. (Upstream fix: pin only when an accelerator exists.)
+    verl's external modules load before its engines, so `transformer_impl` imports this class."""
+    import dataclasses
+
+    import verl.utils.fsdp_utils as fsdp_utils
+
+    if fsdp_utils.CPUOffloadPolicy is None:
+        return
+
+    @dataclasses.dataclass
+    class UnpinnedCPUOffloadPolicy(fsdp_utils.CPUOffloadPolicy):
+        def __post_init__(self) -> None:
+            self.pin_memory = False
+
+    fsdp_utils.CPUOffloadPolicy = UnpinnedCPUOffloadPolicy
+
+
 if os.environ.get("VERL_PLATFORM", "").strip().lower() == "cpu":
     _patch_process_group_backend()
+    _patch_fsdp2_offload_pinning()

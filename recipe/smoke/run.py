@@ -15,7 +15,8 @@
    Ray and every process it started are stopped afterwards, on success and on failure.
 
 It saves a checkpoint after every step: run again with the same --workdir and it resumes, as a real run does.
-`--stages FILE` runs a stage list (recipe/stages/, recipe/tools/stages.py) with one step a stage.
+`--stages FILE` runs a stage list (recipe/stages/, recipe/tools/stages.py) with one step a stage; `--ablation NAME`
+an ablation of recipe/ablation/ (the smoke's sizes win where both set one, e.g. BroRL's 512 samples a prompt).
 `--gpu` runs the same on verl's normal CUDA platform (one GPU; no vLLM needed).
 """
 
@@ -41,6 +42,7 @@ from data_prep.dapo_math import prepare
 from data_prep.files import write_rows_atomic
 from data_prep.schema import user_prompt
 from recipe.protocol import RECIPE_DIR, TRAIN_VALIDATION
+from recipe.tools.compose import ablations
 
 SUMS = [(a, b) for a in range(3) for b in range(3)]  # answers 0..4: learnable in seconds, not mastered
 METRIC = re.compile(r"([\w/@.-]+):(-?[\d.]+(?:e[-+]?\d+)?|nan|inf)")
@@ -173,9 +175,19 @@ def prepare_workdir(workdir: Path) -> None:
     print(f"smoke: tiny model and toy data ready in {time.monotonic() - start:.0f} s ({workdir})", flush=True)
 
 
-def run(workdir: Path, gpu: bool, overrides: list[str], stages: Path | None = None, stage_steps: int = 1) -> int:
-    """One smoke run, or with `stages` every stage of a stage list (recipe/tools/stages.py), `stage_steps` each."""
+def run(
+    workdir: Path,
+    gpu: bool,
+    overrides: list[str],
+    stages: Path | None = None,
+    stage_steps: int = 1,
+    ablation: str | None = None,
+) -> int:
+    """One smoke run, or with `stages` every stage of a stage list (recipe/tools/stages.py), `stage_steps` each.
+    `ablation` selects recipe/ablation/NAME.yaml, applied before the smoke's sizes (which win where both set one)."""
     prepare_workdir(workdir)
+    if ablation is not None:
+        overrides = [f"+ablation@_global_={ablation}", *overrides]
     if stages is None:
         return train(workdir, gpu, overrides)
     from dataclasses import replace
@@ -206,14 +218,15 @@ def train(workdir: Path, gpu: bool, overrides: list[str]) -> int:
     if not gpu:
         # No engine is registered for device "cpu": run the CUDA engine class, whose tensors the platform keeps on CPU.
         env.update(VERL_PLATFORM="cpu", VERL_ENGINE_DEVICE="cuda", VERL_ENGINE_VENDOR="nvidia")
+    ablation = [o for o in overrides if o.startswith("+ablation@_global_=")]  # before the smoke's sizes
     args = [
         "--config-path", str(RECIPE_DIR), "--config-name", "justrl",
-        "base_model=deepseek", f"+smoke@_global_={'gpu' if gpu else 'cpu'}",
+        "base_model=deepseek", *ablation, f"+smoke@_global_={'gpu' if gpu else 'cpu'}",
         f"actor_rollout_ref.model.path={model_dir}",
         f"justrl.data_dir={data_dir}", f"justrl.checkpoint_dir={workdir / 'checkpoints'}",
         f"+ray_kwargs.ray_init._temp_dir={ray_dir}",
         f"hydra.run.dir={workdir / 'hydra'}",
-        *overrides,
+        *(o for o in overrides if o not in ablation),
     ]  # fmt: skip
     # as launch/common.sh: the preflight checks, says where training resumes from and prepares the checkpoints
     preflight = subprocess.run([sys.executable, "-m", "recipe.tools.preflight", *args], env=env, cwd=workdir)
@@ -262,6 +275,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--gpu", action="store_true", help="verl's CUDA platform on one GPU instead of the CPU layer")
     parser.add_argument("--workdir", help="keep the model, data and logs here (default: a temporary dir, removed)")
+    parser.add_argument("--ablation", choices=ablations(), help="an ablation of recipe/ablation/ on the smoke")
     parser.add_argument("--stages", type=Path, help="run this stage list (recipe/stages/), --stage-steps each stage")
     parser.add_argument("--stage-steps", type=int, default=1, help="training steps of each stage (default 1)")
     parser.add_argument("overrides", nargs="*", help="extra Hydra overrides")
@@ -271,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="justrl-smoke-", dir="/tmp"))
     workdir.mkdir(parents=True, exist_ok=True)
     try:
-        return run(workdir.resolve(), args.gpu, args.overrides, args.stages, args.stage_steps)
+        return run(workdir.resolve(), args.gpu, args.overrides, args.stages, args.stage_steps, args.ablation)
     finally:
         if not args.workdir:
             shutil.rmtree(workdir, ignore_errors=True)

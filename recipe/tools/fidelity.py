@@ -96,6 +96,7 @@ PUBLISHED_SCORES = [
     ("math_dapo", "... so the answer is \\boxed{204}", "204", 1.0),
     ("math_dapo", "The answer is 204.", "204", -1.0),
     ("math_dapo", "\\boxed{\\frac{408}{2}}", "204", -1.0),  # a raw string match: no equivalence
+    ("math_dapo", "\\boxed{204.0}", "204", -1.0),  # (a lenient verifier accepts it)
     ("AIME24", "The answer is 204.", "204", 1.0),
     ("AIME24", "\\boxed{205}", "204", 0.0),
 ]

@@ -5,7 +5,7 @@ beside the checkout (../shared/benchmarks; the protocol's N for each problem, 12
 correct in another form (`\\dfrac{6}{3}` for 2, `0.5` for `\\frac12`, spaces, `\\text{}`), 35% wrong, 5% truncated
 (no box), and 20 adversarial answers (`9**9**9`, `100000000!`, 3,000 nested parentheses, exponent towers). Then, in
 one run, for each protocol:
-1. `eval.grading.grade_many(pairs, protocol=...)`, with where its time goes (extraction, decisions taken without
+1. `reward.grading.grade_many(pairs, protocol=...)`, with where its time goes (extraction, decisions taken without
    SymPy, checker start-up, worker checks, checks that ran to the limit);
 2. the slow reference path: every pair through the protocol's full check in the time-limited pool, one by one,
    no shortcut, no de-duplication; the verdicts must be equal;

@@ -5,7 +5,7 @@
 PATH is a checkout of the public JustRL repository (its evaluation scripts are not part of this project, and
 nothing of them is stored here: only their verdicts). Each check runs with a 10 s alarm; one that runs out is
 recorded as "timeout" (the published grader had no limit and would hang). Writes
-tests/data/published_grader_verdicts.json, which tests/test_eval_grading.py compares `published` grading with.
+tests/data/published_grader_verdicts.json, which tests/test_reward_grading.py compares `published` grading with.
 """
 
 from __future__ import annotations

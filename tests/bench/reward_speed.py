@@ -1,6 +1,7 @@
 """Reward throughput and worst cases (run by hand: `python tests/bench/reward_speed.py`; not collected by pytest).
 
-Prints calls per second for the strict path (training), the lenient path (ablation) and validation scoring, on
+Prints calls per second for the strict path (training), the lenient and math_verify paths (ablations) and validation
+scoring, on
 responses shaped like training rollouts (a few thousand characters ending in a boxed answer), and the slowest
 single calls on pathological inputs.
 """
@@ -45,12 +46,15 @@ def main() -> None:
     print("throughput (single caller, as one verl executor thread):")
     rate("strict (math_dapo)", data * 10)
     rate("lenient (math_dapo)", data, verifier="lenient")
+    rate("math_verify (math_dapo)", data, verifier="math_verify")
     rate("validation (AIME24)", data, data_source="AIME24")
     print("worst cases (hard limit 5 s):")
     big = "a{" * 5_000_000
     worst("strict, 10 MB response", big + "\\boxed{9}", "9")
     worst("lenient, 10 MB response", big + "\\boxed{9}", "9", verifier="lenient")
     worst("lenient, 10 MB unbalanced", "\\boxed{" + big, "9", verifier="lenient")
+    worst("lenient, 9**9**9", "\\boxed{9**9**9}", "\\sqrt{2}", verifier="lenient")
+    worst("math_verify, 10 MB response", big + "\\boxed{9}", "9", verifier="math_verify")
     worst("validation, 100000000!", "\\boxed{100000000!}", "\\sqrt{2}", data_source="AIME24")
     worst("validation, 10^{10^{10}}", "\\boxed{10^{10^{10}}}", "3", data_source="AIME24")
     worst("validation, 5000 parens", "\\boxed{" + "(" * 5000 + "1" + ")" * 5000 + "}", "2", data_source="AIME24")

@@ -1,4 +1,4 @@
-"""eval.grading: the `published` protocol reproduces the published grader's own verdicts; every shortcut agrees with
+"""reward.grading: the `published` protocol reproduces the published grader's own verdicts; every shortcut agrees with
 the full check; `lenient` accepts more; nothing hangs, raises or is misread."""
 
 from __future__ import annotations
@@ -12,7 +12,10 @@ import pytest
 from conftest import REPO
 from grader_corpus import CONSTRUCTED, benchmark_cases
 
-from eval.grading import (
+from recipe.protocol import BENCHMARKS
+from reward.bounded import bounded_map
+from reward.extract import last_boxed_answer, published_boxed_answer
+from reward.grading import (
     PROTOCOLS,
     _lenient_here,
     _published_here,
@@ -22,9 +25,6 @@ from eval.grading import (
     published_equivalent,
     published_ground_truth,
 )
-from recipe.protocol import BENCHMARKS
-from reward.bounded import bounded_map
-from reward.extract import last_boxed_answer, published_boxed_answer
 
 VERDICTS = json.loads((REPO / "tests" / "data" / "published_grader_verdicts.json").read_text())
 
