@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The recipe through verl's real trainer on a tiny model, without a GPU: 2 GRPO steps, then one line
-# `smoke: <steps> steps, score_mean=<x>, grad_norm=<y>`. See recipe/smoke/run.py.
+# `smoke: <steps> steps, score_mean=<x>, grad_norm=<y>, world_size=<ranks>`. See recipe/smoke/run.py.
 #   --gpu           the same on one GPU
 #   --stages FILE   a stage list (recipe/stages/), one step a stage
 #   --ablation NAME an ablation of recipe/ablation/
+#   --ray-nodes N   a local Ray cluster of N nodes (ray start --head / --address), verl joining it, one rank a node
 #   WORKDIR         keep the tiny model, data, checkpoints and logs here; a rerun resumes (default: a temporary
 #                   directory, removed afterwards)
 set -euo pipefail
@@ -13,6 +14,7 @@ while [[ "${1:-}" == --* ]]; do
     --gpu) args+=(--gpu); shift ;;
     --stages) args+=(--stages "$(realpath "$2")"); shift 2 ;;
     --ablation) args+=(--ablation "$2"); shift 2 ;;
+    --ray-nodes) args+=(--ray-nodes "$2"); shift 2 ;;
     *) break ;;
   esac
 done

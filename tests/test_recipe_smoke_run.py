@@ -58,7 +58,7 @@ def test_smoke_exits_zero_with_its_closing_line(smoke_run):
     out, _, _ = smoke_run
     assert out.returncode == 0, out.stdout[-5000:] + out.stderr[-5000:]
     last = out.stdout.strip().splitlines()[-1]
-    assert re.fullmatch(r"smoke: 2 steps, score_mean=-?[\d.]+, grad_norm=[\d.e+-]+", last), last
+    assert re.fullmatch(r"smoke: 2 steps, score_mean=-?[\d.]+, grad_norm=[\d.e+-]+, world_size=1", last), last
 
 
 def test_every_training_step_ran_and_a_gradient_was_applied(smoke_run):
@@ -237,3 +237,21 @@ def test_an_ablation_runs_two_grpo_steps_with_its_ingredient_active(ablation, tm
     # verl 0.9's own losses replace the recipe's verl 0.4 weighting; the others keep it
     replaced = ablation in ("dr_grpo", "gspo", "verl09_loss")
     assert ("actor/verl04_micro_batch_share" in out.stdout) is not replaced
+
+
+@pytest.mark.trainer_lane
+def test_two_ray_nodes_each_train_one_rank_of_a_sharded_actor_and_stop_afterwards(tmp_path):
+    """The multi-node path: `ray start --head`, `ray start --address`, verl joining through RAY_ADDRESS."""
+    before = ray_like_pids(str(tmp_path))
+    out = smoke(tmp_path, "--ray-nodes", "2")
+    assert out.returncode == 0, out.stdout[-5000:]
+    assert out.stdout.strip().splitlines()[-1].endswith(", world_size=2")
+    assert "smoke: local Ray cluster of 2 nodes at 127.0.0.1:" in out.stdout
+    assert "Connecting to existing Ray cluster" in out.stdout and "Started a local Ray instance" not in out.stdout
+    # each node declares one logical GPU and each rank takes one: two ranks are two nodes
+    assert len(set(re.findall(r"\(WorkerDict pid=(\d+)", out.stdout))) == 2
+    actor = tmp_path / "checkpoints" / "justrl" / "cpu-smoke" / "global_step_2" / "actor"
+    assert sorted(p.name for p in actor.glob("model_world_size_*")) == [
+        "model_world_size_2_rank_0.pt", "model_world_size_2_rank_1.pt",
+    ]  # fmt: skip
+    assert ray_like_pids(str(tmp_path)) - before == set()

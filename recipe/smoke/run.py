@@ -11,12 +11,15 @@
    launch/deepseek.sh, with recipe/smoke/cpu.yaml shrinking sizes and loading the CPU layer (recipe/cpu/platform.py,
    recipe/cpu/hf_rollout.py, see recipe/cpu/README.md) through verl's VERL_USE_EXTERNAL_MODULES.
 4. Prints verl's per-step metrics as they come, then one line:
-   `smoke: <steps> steps, score_mean=<x>, grad_norm=<y>`; exit 0 only if every step ran with the strict reward.
+   `smoke: <steps> steps, score_mean=<x>, grad_norm=<y>, world_size=<ranks>`; exit 0 only if every step ran with
+   the strict reward.
    Ray and every process it started are stopped afterwards, on success and on failure.
 
 It saves a checkpoint after every step: run again with the same --workdir and it resumes, as a real run does.
 `--stages FILE` runs a stage list (recipe/stages/, recipe/tools/stages.py) with one step a stage; `--ablation NAME`
 an ablation of recipe/ablation/ (the smoke's sizes win where both set one, e.g. BroRL's 512 samples a prompt).
+`--ray-nodes N` starts a local Ray cluster of N nodes and has verl join it, one training rank a node
+(recipe/smoke/cluster.py), as a multi-node user's run does.
 `--gpu` runs the same on verl's normal CUDA platform (one GPU; no vLLM needed).
 """
 
@@ -42,6 +45,7 @@ from data_prep.dapo_math import prepare
 from data_prep.files import write_rows_atomic
 from data_prep.schema import user_prompt
 from recipe.protocol import RECIPE_DIR, TRAIN_VALIDATION
+from recipe.smoke.cluster import JOIN_OVERRIDES, start_local_cluster
 from recipe.tools.compose import ablations
 
 SUMS = [(a, b) for a in range(3) for b in range(3)]  # answers 0..4: learnable in seconds, not mastered
@@ -182,6 +186,7 @@ def run(
     stages: Path | None = None,
     stage_steps: int = 1,
     ablation: str | None = None,
+    ray_nodes: int = 1,
 ) -> int:
     """One smoke run, or with `stages` every stage of a stage list (recipe/tools/stages.py), `stage_steps` each.
     `ablation` selects recipe/ablation/NAME.yaml, applied before the smoke's sizes (which win where both set one)."""
@@ -189,42 +194,54 @@ def run(
     if ablation is not None:
         overrides = [f"+ablation@_global_={ablation}", *overrides]
     if stages is None:
-        return train(workdir, gpu, overrides)
+        return train(workdir, gpu, overrides, ray_nodes)
     from dataclasses import replace
 
     from recipe.tools.stages import load_stages, run_stages
 
     shrunk = [replace(stage, steps=stage_steps) for stage in load_stages(stages)]
     root = workdir / "checkpoints" / "stages" / stages.stem
-    return run_stages(shrunk, root, lambda stage_overrides: train(workdir, gpu, [*overrides, *stage_overrides]))
+    return run_stages(
+        shrunk, root, lambda stage_overrides: train(workdir, gpu, [*overrides, *stage_overrides], ray_nodes)
+    )
 
 
-def train(workdir: Path, gpu: bool, overrides: list[str]) -> int:
-    """verl's trainer on the recipe and the tiny model, after the launch preflight; Ray stopped afterwards."""
+def train(workdir: Path, gpu: bool, overrides: list[str], ray_nodes: int = 1) -> int:
+    """verl's trainer on the recipe and the tiny model, after the launch preflight; Ray stopped afterwards. With
+    `ray_nodes` > 1, verl joins a local cluster of that many nodes (recipe/smoke/cluster.py), one training rank each."""
     data_dir, model_dir, ray_dir = workdir / "data", workdir / "model", ray_temp_dir(workdir)
     start = time.monotonic()
 
-    env = {
-        **os.environ,
+    # What every verl process needs, Ray workers included: on a cluster started elsewhere (launch/slurm.sbatch, a
+    # user's `ray start`) workers inherit their raylet's environment, not the driver's ("Distributed package doesn't
+    # have NCCL built in": no CPU platform), so these also travel in Ray's runtime_env.
+    worker_env = {
         "VERL_USE_EXTERNAL_MODULES": "recipe.cpu.hf_rollout" if gpu else "recipe.cpu.platform,recipe.cpu.hf_rollout",
-        "RAY_DEDUP_LOGS": "0",
         "TOKENIZERS_PARALLELISM": "false",
         "WANDB_MODE": "disabled",
-        "HYDRA_FULL_ERROR": "1",
         "TORCH_COMPILE_DISABLE": "1",
-        "PYTHONUNBUFFERED": "1",
-        RUN_MARKER: str(ray_dir),
     }
     if not gpu:
         # No engine is registered for device "cpu": run the CUDA engine class, whose tensors the platform keeps on CPU.
-        env.update(VERL_PLATFORM="cpu", VERL_ENGINE_DEVICE="cuda", VERL_ENGINE_VENDOR="nvidia")
+        worker_env.update(VERL_PLATFORM="cpu", VERL_ENGINE_DEVICE="cuda", VERL_ENGINE_VENDOR="nvidia")
+    env = {**os.environ, **worker_env, "RAY_DEDUP_LOGS": "0", "HYDRA_FULL_ERROR": "1", "PYTHONUNBUFFERED": "1"}
+    env[RUN_MARKER] = str(ray_dir)
+    runtime_env = [f'+ray_kwargs.ray_init.runtime_env.env_vars.{k}="{v}"' for k, v in worker_env.items()]
     ablation = [o for o in overrides if o.startswith("+ablation@_global_=")]  # before the smoke's sizes
+    joining = os.environ.get("RAY_ADDRESS")  # a cluster already up (launch/slurm.sbatch): join it, NNODES nodes
+    if joining and ray_nodes == 1:
+        ray_nodes = int(os.environ.get("NNODES", "1"))
+    if ray_nodes > 1 or joining:  # as NNODES / RAY_ADDRESS do for launch/common.sh: join the cluster, one rank a node
+        ray_args = [f"trainer.nnodes={ray_nodes}", "trainer.n_gpus_per_node=1", *JOIN_OVERRIDES]
+    else:
+        ray_args = [f"+ray_kwargs.ray_init._temp_dir={ray_dir}"]
     args = [
         "--config-path", str(RECIPE_DIR), "--config-name", "justrl",
         "base_model=deepseek", *ablation, f"+smoke@_global_={'gpu' if gpu else 'cpu'}",
         f"actor_rollout_ref.model.path={model_dir}",
         f"justrl.data_dir={data_dir}", f"justrl.checkpoint_dir={workdir / 'checkpoints'}",
-        f"+ray_kwargs.ray_init._temp_dir={ray_dir}",
+        *ray_args,
+        *runtime_env,
         f"hydra.run.dir={workdir / 'hydra'}",
         *(o for o in overrides if o not in ablation),
     ]  # fmt: skip
@@ -235,11 +252,18 @@ def train(workdir: Path, gpu: bool, overrides: list[str]) -> int:
     command = [sys.executable, "-m", "verl.trainer.main_ppo", *args]
     steps: dict[int, dict[str, float]] = {}
     verifiers: set[str] = set()
-    proc = subprocess.Popen(
-        command, env=env, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        start_new_session=True,
-    )  # fmt: skip
+    proc = None
     try:
+        if ray_nodes > 1 and not joining:
+            try:
+                env["RAY_ADDRESS"] = start_local_cluster(ray_nodes, ray_dir, env)
+            except RuntimeError as err:
+                print(f"smoke: FAILED to start a local Ray cluster: {err}", flush=True)
+                return 1
+        proc = subprocess.Popen(
+            command, env=env, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            start_new_session=True,
+        )  # fmt: skip
         for line in proc.stdout:
             sys.stdout.write(line)
             verifiers.update(VERIFIER.findall(line))
@@ -249,14 +273,18 @@ def train(workdir: Path, gpu: bool, overrides: list[str]) -> int:
         returncode = proc.wait()
     finally:
         stopped = stop_ray(str(ray_dir))
-        proc.wait(timeout=30)
+        if proc is not None:
+            proc.wait(timeout=30)
         if stopped:
             print(f"smoke: stopped {stopped} leftover Ray process(es)", flush=True)
-    return summarize(steps, verifiers, returncode, time.monotonic() - start)
+    return summarize(steps, verifiers, returncode, time.monotonic() - start, world_size=ray_nodes)
 
 
-def summarize(steps: dict[int, dict[str, float]], verifiers: set[str], returncode: int, seconds: float) -> int:
-    """Print the run's figures and the closing `smoke:` line; 0 only if verl finished and logged training steps."""
+def summarize(
+    steps: dict[int, dict[str, float]], verifiers: set[str], returncode: int, seconds: float, world_size: int
+) -> int:
+    """Print the run's figures and the closing `smoke:` line; 0 only if verl finished and logged training steps.
+    `world_size`: the training ranks (trainer.nnodes x trainer.n_gpus_per_node, one per logical GPU)."""
     if returncode != 0 or not steps:
         print(f"smoke: FAILED (verl exited {returncode}, {len(steps)} training steps logged, {seconds:.0f} s)")
         return returncode or 1
@@ -267,7 +295,7 @@ def summarize(steps: dict[int, dict[str, float]], verifiers: set[str], returncod
         f"smoke: reward verifier={','.join(sorted(verifiers)) or '?'}, training scores in "
         f"[{min(lows):g}, {max(highs):g}], {seconds:.0f} s wall"
     )
-    print(f"smoke: {len(steps)} steps, score_mean={score:.3f}, grad_norm={grad:.4g}")
+    print(f"smoke: {len(steps)} steps, score_mean={score:.3f}, grad_norm={grad:.4g}, world_size={world_size}")
     return 0
 
 
@@ -276,6 +304,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gpu", action="store_true", help="verl's CUDA platform on one GPU instead of the CPU layer")
     parser.add_argument("--workdir", help="keep the model, data and logs here (default: a temporary dir, removed)")
     parser.add_argument("--ablation", choices=ablations(), help="an ablation of recipe/ablation/ on the smoke")
+    parser.add_argument("--ray-nodes", type=int, default=1, help="a local Ray cluster of N nodes, one rank each")
     parser.add_argument("--stages", type=Path, help="run this stage list (recipe/stages/), --stage-steps each stage")
     parser.add_argument("--stage-steps", type=int, default=1, help="training steps of each stage (default 1)")
     parser.add_argument("overrides", nargs="*", help="extra Hydra overrides")
@@ -285,7 +314,9 @@ def main(argv: list[str] | None = None) -> int:
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="justrl-smoke-", dir="/tmp"))
     workdir.mkdir(parents=True, exist_ok=True)
     try:
-        return run(workdir.resolve(), args.gpu, args.overrides, args.stages, args.stage_steps, args.ablation)
+        return run(
+            workdir.resolve(), args.gpu, args.overrides, args.stages, args.stage_steps, args.ablation, args.ray_nodes
+        )
     finally:
         if not args.workdir:
             shutil.rmtree(workdir, ignore_errors=True)
