@@ -45,6 +45,10 @@ NodeName=localhost NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$mem State=UNKNOWN
 PartitionName=local Nodes=localhost Default=YES MaxTime=INFINITE State=UP
 EOF
 export SLURM_CONF="$root/slurm.conf"
+# Ray's files (and the address of the job's cluster, which a later `ray.init()` on this machine would try to join)
+# stay under this lane's folder, not /tmp/ray
+export RAY_TMPDIR="$root/tmp"
+mkdir -p "$RAY_TMPDIR"
 slurmctld -D -f "$root/slurm.conf" > "$root/log/slurmctld.out" 2>&1 &
 slurmd -D -f "$root/slurm.conf" > "$root/log/slurmd.out" 2>&1 &
 for _ in $(seq 30); do sinfo -h -o %T 2>/dev/null | grep -q idle && break; sleep 1; done

@@ -80,7 +80,7 @@ def test_same_verdicts_from_every_caller_and_no_process_left(caller, tmp_path):
 
 def test_a_ray_actor_gets_the_same_verdicts(tmp_path):
     body = (
-        "import ray\nray.init(num_cpus=1, include_dashboard=False)\n"
+        "import ray\nray.init(address='local', num_cpus=1, include_dashboard=False)\n"
         "@ray.remote\nclass Grader:\n    def run(self):\n" + textwrap.indent(CHECKS, "        ")
         + "\n        return verdicts\n"
         "print('VERDICTS', ray.get(Grader.remote().run.remote()), flush=True)\nray.shutdown()\n"

@@ -1,6 +1,7 @@
 """The whole JustRL recipe through verl's real trainer on a tiny model, without a GPU (launch/cpu_smoke.sh).
 
-    python -m recipe.smoke.run [--gpu] [--workdir DIR] [--stages FILE [--stage-steps N]] [-- Hydra overrides]
+    python -m recipe.smoke.run [--gpu] [--workdir DIR] [--ablation NAME] [--ray-nodes N]
+                               [--stages FILE [--stage-steps N]] [Hydra overrides...]
 
 1. Builds a tiny Qwen2 and its tokenizer locally (recipe/smoke/tiny_model.py) and teaches it, with a few seconds of
    supervised steps, to answer "What is a + b?" as `\\boxed{c}`, right only part of the time. The strict reward then
@@ -234,7 +235,8 @@ def train(workdir: Path, gpu: bool, overrides: list[str], ray_nodes: int = 1) ->
     if ray_nodes > 1 or joining:  # as NNODES / RAY_ADDRESS do for launch/common.sh: join the cluster, one rank a node
         ray_args = [f"trainer.nnodes={ray_nodes}", "trainer.n_gpus_per_node=1", *JOIN_OVERRIDES]
     else:
-        ray_args = [f"+ray_kwargs.ray_init._temp_dir={ray_dir}"]
+        # a Ray instance of its own: left to itself, ray.init joins any cluster `ray start` left on this machine
+        ray_args = ["+ray_kwargs.ray_init.address=local", f"+ray_kwargs.ray_init._temp_dir={ray_dir}"]
     args = [
         "--config-path", str(RECIPE_DIR), "--config-name", "justrl",
         "base_model=deepseek", *ablation, f"+smoke@_global_={'gpu' if gpu else 'cpu'}",
