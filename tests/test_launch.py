@@ -52,6 +52,12 @@ def test_environment_sets_cluster_shape_and_extra_overrides_pass_through(tmp_pat
     assert "save_freq: 7" in out.stdout
 
 
+def test_checkpoints_kept_default_to_three_and_follow_keep_ckpts():
+    assert re.search(r"^  max_actor_ckpt_to_keep: 3$", run("deepseek.sh", "--cfg", "job").stdout, re.M)
+    out = run("deepseek.sh", "--cfg", "job", env={"KEEP_CKPTS": "0"})
+    assert re.search(r"^  max_actor_ckpt_to_keep: 0$", out.stdout, re.M) and "resume_mode: auto" in out.stdout
+
+
 def test_missing_data_model_and_gpus_fail_fast_before_ray(tmp_path):
     out = run("deepseek.sh", env={"DATA_DIR": str(tmp_path), "MODEL_PATH": str(tmp_path / "no_model")})
     assert out.returncode == 2
