@@ -6,34 +6,23 @@ which .ci/run calls.
 
 from __future__ import annotations
 
-import re
 from importlib.metadata import requires
 
 from conftest import REPO
 
-from recipe.tools.gpu_install_check import PINS, mismatches
-
-
-def pinned(lines: list[str]) -> dict[str, str]:
-    found = {}
-    for line in lines:
-        match = re.match(r"\s*([A-Za-z0-9_.-]+)(?:\[[^\]]*\])?==([\w.]+)", line)
-        if match:
-            found[match.group(1).lower()] = match.group(2)
-    return found
+from recipe.tools.gpu_install_check import mismatches, pins
 
 
 def test_the_pins_are_verls_own():
     """verl 0.9.1's metadata: its vllm extra pins torch/vllm/transformers, its flash-attn extra flash-attn."""
-    verl = pinned(r.split(";")[0] for r in requires("verl") if "vllm" in r or "flash-attn-cu130torch211" in r)
-    for name in ("torch", "vllm", "transformers", "flash-attn", "torchvision", "torchaudio"):
-        if name in PINS:
-            assert PINS[name] == verl[name], name
+    verl = pins(r for r in requires("verl") if "vllm" in r or "flash-attn-cu130torch211" in r)
     script = (REPO / "launch" / "install_gpu.sh").read_text()
     for name in ("torch", "torchvision", "torchaudio", "flash-attn"):
         assert f"{name}=={verl[name]}" in script, name
-    requirements = pinned((REPO / "requirements.txt").read_text().splitlines())
-    assert all(requirements[name] == PINS[name] for name in PINS if name in requirements)
+    requirements = pins(["-r", str(REPO / "requirements.txt")])
+    assert requirements["verl"] == "0.9.1"
+    for name in ("torch", "vllm", "transformers"):
+        assert requirements[name] == verl[name], name
 
 
 def test_flash_attn_is_installed_after_torch_and_without_build_isolation():
@@ -43,11 +32,15 @@ def test_flash_attn_is_installed_after_torch_and_without_build_isolation():
     assert steps[-1].endswith("-r requirements.txt")
 
 
-def test_a_resolved_version_other_than_the_pin_is_named():
-    resolved = {**PINS, "torch": "2.12.0"}
+def test_a_resolved_version_other_than_the_pin_is_named(tmp_path):
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("# comment\nverl[vllm]==0.9.1\ntorch==2.11.0  # why\ntqdm>=4\n-e .\n")
+    pinned = pins(["flash-attn==2.8.3", "-r", str(requirements)])
+    assert pinned == {"flash-attn": "2.8.3", "verl": "0.9.1", "torch": "2.11.0"}
+    resolved = {**pinned, "torch": "2.12.0", "tqdm": "4.67.0"}
     del resolved["flash-attn"]
-    assert mismatches(resolved) == [
-        "torch: resolved 2.12.0, pinned 2.11.0",
+    assert mismatches(resolved, pinned) == [
         "flash-attn: resolved nothing, pinned 2.8.3",
+        "torch: resolved 2.12.0, pinned 2.11.0",
     ]
-    assert mismatches(dict(PINS)) == []
+    assert mismatches(dict(pinned), pinned) == []

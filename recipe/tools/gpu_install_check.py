@@ -6,8 +6,8 @@
 --ignore-installed --report` of torch, flash-attn and requirements.txt together. flash-attn is handled as the install
 script handles it, without build isolation: its setup script needs torch to write its metadata, and any torch in
 this environment serves, since that metadata names no torch version (`FLASH_ATTENTION_SKIP_CUDA_BUILD` keeps it
-from compiling). Exit 1 on a resolver conflict, a missing build dependency, or a resolved version that is not the
-pinned one.
+from compiling). Exit 1 on a resolver conflict, a missing build dependency, or a resolved version other than an
+`==` pin of the arguments or the requirement files.
 """
 
 from __future__ import annotations
@@ -18,9 +18,29 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
-PINS = {"verl": "0.9.1", "torch": "2.11.0", "vllm": "0.24.0", "transformers": "5.9.0", "flash-attn": "2.8.3"}
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
+
+def pins(requirements: Iterable[str]) -> dict[str, str]:
+    """{name: version} of every exact pin (`name==version`) among requirement strings and `-r FILE` arguments: what
+    the install asks for, so the check compares the resolution with the install's own pins and keeps no copy."""
+    lines, args = [], iter(requirements)
+    for arg in args:
+        lines.extend(Path(next(args)).read_text().splitlines() if arg == "-r" else [arg])
+    found = {}
+    for line in lines:
+        line = line.split(" #")[0].strip()
+        if not line or line.startswith(("#", "-")):
+            continue
+        requirement = Requirement(line)
+        for spec in requirement.specifier:
+            if spec.operator == "==":
+                found[canonicalize_name(requirement.name)] = spec.version
+    return found
 
 
 def resolve(requirements: list[str], pip_options: list[str]) -> dict[str, str]:
@@ -36,13 +56,13 @@ def resolve(requirements: list[str], pip_options: list[str]) -> dict[str, str]:
         if out.returncode != 0:
             raise RuntimeError("\n".join((out.stdout + out.stderr).strip().splitlines()[-25:]))
         installs = json.loads(report.read_text())["install"]
-    return {item["metadata"]["name"].lower().replace("_", "-"): item["metadata"]["version"] for item in installs}
+    return {canonicalize_name(item["metadata"]["name"]): item["metadata"]["version"] for item in installs}
 
 
-def mismatches(resolved: dict[str, str]) -> list[str]:
+def mismatches(resolved: dict[str, str], pinned: dict[str, str]) -> list[str]:
     return [
         f"{name}: resolved {resolved.get(name, 'nothing')}, pinned {version}"
-        for name, version in PINS.items()
+        for name, version in pinned.items()
         if resolved.get(name) != version
     ]
 
@@ -57,13 +77,17 @@ def main(argv: list[str] | None = None) -> int:
     except RuntimeError as err:
         print(f"gpu install check: pip cannot resolve the GPU install:\n{err}", file=sys.stderr)
         return 1
-    wrong = mismatches(resolved)
+    pinned = pins(requirements)
+    wrong = mismatches(resolved, pinned)
     for line in wrong:
         print(f"gpu install check: {line}", file=sys.stderr)
     if wrong:
         return 1
-    pins = ", ".join(f"{name} {version}" for name, version in PINS.items())
-    print(f"gpu install check: ok, {len(resolved)} packages resolve ({pins}) in {time.monotonic() - start:.0f} s")
+    listed = ", ".join(f"{name} {version}" for name, version in pinned.items())
+    print(
+        f"gpu install check: ok, {len(resolved)} packages resolve, every pin held ({listed}) in "
+        f"{time.monotonic() - start:.0f} s"
+    )
     return 0
 
 
