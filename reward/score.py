@@ -9,7 +9,7 @@
   one the published evaluation uses (`reward.grading`, protocol `published`); same +1.0 / -1.0 scale. Select it with
   `reward.custom_reward_function.reward_kwargs.verifier=lenient` (recipe/ablation/lenient_verifier.yaml).
 - Training, verifier "math_verify" (ours): the same answer, equivalent under math-verify, which also accepts
-  unreduced fractions, reordered sets and percentages (recipe/ablation/math_verify_verifier.yaml).
+  unreduced fractions and reordered sets (recipe/ablation/math_verify_verifier.yaml).
 - Validation (`data_source` one of the nine benchmarks): 1.0 / 0.0 as JustRL's in-training validation scored
   AIME24/AIME25/AMC23: verl 0.4's `math_verify.compute_score` over the whole response, so an unboxed final answer
   can count (`reward.math_equal.math_verify_score`).

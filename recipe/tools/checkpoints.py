@@ -10,6 +10,7 @@ attempt would stay forever: `prune` applies the same limit to them when a run st
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import shutil
@@ -83,11 +84,7 @@ def parameter_count(model_dir: Path) -> int | None:
     total = 0
     for file in files:
         with safe_open(str(file), framework="pt") as f:
-            for key in f.keys():
-                count = 1
-                for dim in f.get_slice(key).get_shape():
-                    count *= dim
-                total += count
+            total += sum(math.prod(f.get_slice(key).get_shape()) for key in f.keys())
     return total
 
 
