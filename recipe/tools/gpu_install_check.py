@@ -72,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     split = argv.index("--") if "--" in argv else len(argv)
     requirements, pip_options = argv[:split], argv[split + 1 :]
     start = time.monotonic()
+    print(f"gpu install check: resolving {' '.join(requirements)} with pip (about a minute)...", flush=True)
     try:
         resolved = resolve(requirements, pip_options)
     except RuntimeError as err:
