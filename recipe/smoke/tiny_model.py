@@ -69,8 +69,8 @@ def build_model(output_dir: str | os.PathLike, seed: int = 0, hidden_size: int =
         hidden_size=hidden_size,
         intermediate_size=hidden_size * 2,
         num_hidden_layers=num_layers,
-        num_attention_heads=4,
-        num_key_value_heads=2,
+        num_attention_heads=2,  # head size 32 at hidden_size 64: vLLM's CPU attention rejects head sizes under 32
+        num_key_value_heads=1,  # grouped-query attention, as in the Qwen2 models the recipe trains
         max_position_embeddings=2048,
         tie_word_embeddings=True,
         bos_token_id=tokenizer.pad_token_id,
@@ -83,6 +83,27 @@ def build_model(output_dir: str | os.PathLike, seed: int = 0, hidden_size: int =
     model.generation_config = GenerationConfig(eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
     model.save_pretrained(output_dir)
     return model, tokenizer
+
+
+def teach(model, examples: list[tuple[list[int], list[int]]], steps: int = 60, lr: float = 3e-3, seed: int = 0):
+    """A few full-batch supervised steps (AdamW) on (prompt ids, answer ids) pairs, the loss on the answers only:
+    enough for a tiny model to learn a fixed answer format, or a handful of answers by heart."""
+    import torch
+
+    torch.manual_seed(seed)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr)
+    model.train()
+    for _ in range(steps):
+        loss = 0.0
+        for prompt_ids, answer_ids in examples:
+            ids = torch.tensor([prompt_ids + answer_ids])
+            labels = torch.tensor([[-100] * len(prompt_ids) + answer_ids])
+            loss = loss + model(input_ids=ids, labels=labels).loss
+        (loss / len(examples)).backward()
+        optimizer.step()
+        optimizer.zero_grad()
+    model.eval()
+    return model
 
 
 def main() -> None:
