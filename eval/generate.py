@@ -15,6 +15,7 @@ checkpoint directory is accepted for --model and converted once with verl's own 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import subprocess
 import sys
 from pathlib import Path
@@ -127,32 +128,36 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, ValueError, subprocess.CalledProcessError) as err:
         print(f"error: cannot load the model {args.model!r}: {str(err).strip().splitlines()[0]}", file=sys.stderr)
         return 2
-    backend = None
-    for name in names:
-        n = args.n or protocol.EVAL_SAMPLES[name]
-        path = layout.generations(name)
-        done = {(r["index"], r["sample"]) for r in read_records(path)}
-        requests = pending_requests(name, problems[name], n, args.seed, done, tokenizer)
-        total = n * len(problems[name])
-        if not requests:
-            print(f"{name}: {total} samples already generated ({path})")
-            continue
-        if backend is None:  # start the engine only when there is work
-            try:
-                backend = start_backend(args.backend, model, tokenizer, problems, args.max_new_tokens)
-            except (ImportError, RuntimeError, OSError) as err:
-                print(f"error: cannot start the {args.backend} backend: {err}", file=sys.stderr)
-                return 2
-        by_key = {(name, p["index"]): p for p in problems[name]}
-        with Appender(path) as out, tqdm(total=total, initial=total - len(requests), desc=name, unit="sample") as bar:
-            for o in backend.generate(requests, sampling):
-                problem = by_key[o.key[:2]]
-                out.write([{
-                    "benchmark": name, "index": o.key[1], "sample": o.key[2], "seed": args.seed + o.key[2],
-                    "problem": problem["problem"], "ground_truth": problem["ground_truth"], "response": o.text,
-                    "response_tokens": o.tokens, "finish_reason": o.finish_reason, **settings,
-                }])  # fmt: skip
-                bar.update(1)
+    with contextlib.ExitStack() as engines:  # the engines stop however this ends
+        backend = None
+        for name in names:
+            n = args.n or protocol.EVAL_SAMPLES[name]
+            path = layout.generations(name)
+            done = {(r["index"], r["sample"]) for r in read_records(path)}
+            requests = pending_requests(name, problems[name], n, args.seed, done, tokenizer)
+            total = n * len(problems[name])
+            if not requests:
+                print(f"{name}: {total} samples already generated ({path})")
+                continue
+            if backend is None:  # start the engine only when there is work
+                try:
+                    backend = start_backend(args.backend, model, tokenizer, problems, args.max_new_tokens)
+                except (ImportError, RuntimeError, OSError) as err:
+                    print(f"error: cannot start the {args.backend} backend: {err}", file=sys.stderr)
+                    return 2
+                engines.callback(backend.close)
+            by_key = {(name, p["index"]): p for p in problems[name]}
+            bar = tqdm(total=total, initial=total - len(requests), desc=name, unit="sample")
+            with Appender(path) as out, bar:
+                for o in backend.generate(requests, sampling):
+                    problem = by_key[o.key[:2]]
+                    out.write([{
+                        "benchmark": name, "index": o.key[1], "sample": o.key[2], "seed": args.seed + o.key[2],
+                        "problem": problem["problem"], "ground_truth": problem["ground_truth"], "response": o.text,
+                        "response_tokens": o.tokens, "prompt_tokens": o.prompt_tokens,
+                        "finish_reason": o.finish_reason, **settings,
+                    }])  # fmt: skip
+                    bar.update(1)
     return 0
 
 

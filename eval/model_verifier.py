@@ -82,13 +82,17 @@ def chat_requests(items: list[tuple[str, str, str]]) -> list[list[dict[str, str]
 
 
 class ModelVerifier:
-    """A vLLM engine holding the verifier; `judge` returns one bool per (question, gold, response)."""
+    """A vLLM engine holding the verifier (on the first visible GPU, or on CPU when there is none: eval.backends'
+    CPU settings); `judge` returns one bool per (question, gold, response)."""
 
     def __init__(self, model: str = DEFAULT_MODEL, max_model_len: int | None = None, **engine_kwargs):
         from vllm import LLM, SamplingParams
 
+        from eval.backends import engine_settings, visible_devices
+
         self.model = model
-        self.llm = LLM(model=model, max_model_len=max_model_len, **engine_kwargs)
+        device = visible_devices()[0]
+        self.llm = LLM(**engine_settings(device, model=model, max_model_len=max_model_len, **engine_kwargs))
         self.params = SamplingParams(temperature=0.0, max_tokens=MAX_TOKENS)
 
     def outputs(self, items: list[tuple[str, str, str]]) -> list[str]:

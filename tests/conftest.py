@@ -55,3 +55,22 @@ def prepared_benchmarks(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("benchmarks")
     assert main(["--output-dir", str(out), "--input-dir", str(SHARED_BENCHMARKS)]) == 0
     return out
+
+
+@pytest.fixture(scope="session")
+def bench_dir(tmp_path_factory) -> Path:
+    """Two small benchmarks (AIME24, MATH-500: "What is i + 1?", i < 12) in data_prep's output schema."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from data_prep.benchmarks import convert
+    from data_prep.files import write_rows_atomic
+
+    out = tmp_path_factory.mktemp("bench")
+    source = out / "src.parquet"
+    pq.write_table(
+        pa.Table.from_pylist([{"problem": f"What is {i} + 1?", "answer": str(i + 1)} for i in range(12)]), source
+    )
+    for name in ("AIME24", "MATH-500"):
+        write_rows_atomic(out / f"{name}.parquet", convert(name, str(source)))
+    return out

@@ -10,28 +10,11 @@ import sys
 import time
 from pathlib import Path
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
-from data_prep.benchmarks import convert
-from data_prep.files import write_rows_atomic
 from eval.generate import main as generate
 from eval.store import Appender, read_records
 from recipe import protocol
-
-
-@pytest.fixture(scope="module")
-def bench_dir(tmp_path_factory):
-    """Two small benchmarks in data_prep's output schema."""
-    out = tmp_path_factory.mktemp("bench")
-    source = out / "src.parquet"
-    pq.write_table(
-        pa.Table.from_pylist([{"problem": f"What is {i} + 1?", "answer": str(i + 1)} for i in range(12)]), source
-    )
-    for name in ("AIME24", "MATH-500"):
-        write_rows_atomic(out / f"{name}.parquet", convert(name, str(source)))
-    return out
 
 
 def args(model: str, bench: Path, out: Path, *extra: str) -> list[str]:
