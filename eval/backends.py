@@ -131,6 +131,7 @@ def _vllm_worker(device: str, settings: dict, inbox, outbox) -> None:
     try:
         from vllm import LLM, SamplingParams
         from vllm.inputs import TokensPrompt
+        from vllm.sampling_params import RequestOutputKind
 
         engine = LLM(**settings).llm_engine
         outbox.put(("ready", device))
@@ -150,8 +151,14 @@ def _vllm_worker(device: str, settings: dict, inbox, outbox) -> None:
                 request, sampling = item
                 serial += 1
                 keys[str(serial)] = request.key
-                params = SamplingParams(temperature=sampling.temperature, top_p=sampling.top_p,
-                                        max_tokens=sampling.max_new_tokens, seed=request.seed)  # fmt: skip
+                # FINAL_ONLY, as LLM.generate sets it: no output for a request until it finishes
+                params = SamplingParams(
+                    temperature=sampling.temperature,
+                    top_p=sampling.top_p,
+                    max_tokens=sampling.max_new_tokens,
+                    seed=request.seed,
+                    output_kind=RequestOutputKind.FINAL_ONLY,
+                )
                 engine.add_request(str(serial), TokensPrompt(prompt_token_ids=request.prompt_ids), params)
             if not keys:
                 continue

@@ -150,3 +150,18 @@ def test_prompts_reach_the_backend_as_token_ids_with_one_bos(tmp_path):
     assert ids.count(tokenizer.bos_token_id) == 1 and ids[0] == tokenizer.bos_token_id
     (request,) = pending_requests("AIME24", [{"index": 0, "problem": "What is 1 + 1?"}], 1, 0, set(), tokenizer)
     assert request.prompt_ids == ids  # what either backend is handed, untouched
+
+
+def test_the_vllm_backend_without_vllm_says_where_to_get_it(tiny_model_dir, bench_dir, tmp_path, capsys):
+    import importlib.util
+
+    if importlib.util.find_spec("vllm") is not None:
+        pytest.skip("vLLM is installed here (the vLLM lane runs the backend itself)")
+    command = args(tiny_model_dir, bench_dir, tmp_path, "--n", "1", "--limit", "1")
+    command[command.index("hf")] = "vllm"
+    assert generate(command) == 2
+    err = capsys.readouterr().err
+    assert "cannot start the vllm backend: vLLM is not installed" in err and "tests/vllm_lane.sh" in err
+    assert not (tmp_path / "generations" / "AIME24.jsonl").exists() or not keys(
+        tmp_path / "generations" / "AIME24.jsonl"
+    )
