@@ -20,8 +20,9 @@ processing of one of its layers only, and on CPU the LM head keeps a packed copy
 embedding (`dispatch_cpu_unquantized_gemm(remove_weight=False)`). An update that names only
 `model.embed_tokens.weight` (a saved checkpoint of a tied model) leaves the head unprocessed and the logits computed
 from the old embedding (measured: garbage tokens). In training the step made no measured difference, consistent with
-verl's update also carrying the state dict's `lm_head.weight`, which vLLM's Qwen2 loader takes into the head. `repack_kept_weights` runs the
-processing again for every layer that keeps its weight beside a packed copy, whatever the update named.
+verl's update also carrying the state dict's `lm_head.weight`, which vLLM's Qwen2 loader takes into the head.
+`repack_kept_weights` runs the processing again for every layer that keeps its weight beside a packed copy, whatever
+the update named.
 
 Selected with `actor_rollout_ref.rollout.engine_kwargs.vllm.worker_extension_cls=` this module's `CPUWorkerExtension`
 (recipe/smoke/vllm_cpu.yaml; verl passes engine_kwargs to vLLM after its own arguments). Written as an upstream
