@@ -50,7 +50,11 @@ def load_problems(data_dir: Path, name: str, limit: int | None = None) -> list[d
 def prompt_ids(tokenizer, problem: str) -> list[int]:
     """The published prompt as one user message through the model's chat template, as token ids: the template's
     special tokens once, nothing added again by a second tokenisation."""
-    messages = [{"role": "user", "content": protocol.eval_prompt(problem)}]
+    return chat_ids(tokenizer, [{"role": "user", "content": protocol.eval_prompt(problem)}])
+
+
+def chat_ids(tokenizer, messages: list[dict[str, str]]) -> list[int]:
+    """`messages` through the tokenizer's chat template with the generation prompt, as token ids."""
     ids = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True)
     return list(ids["input_ids"] if hasattr(ids, "keys") else ids)  # transformers 5 returns a BatchEncoding
 

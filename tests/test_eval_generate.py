@@ -17,8 +17,9 @@ from eval.store import Appender, read_records
 from recipe import protocol
 
 
-def args(model: str, bench: Path, out: Path, *extra: str) -> list[str]:
-    return ["--model", model, "--output-dir", str(out), "--data-dir", str(bench), "--backend", "hf",
+def args(model, bench: Path, out: Path, *extra: str, backend: str = "hf") -> list[str]:
+    """eval.generate's arguments for the two small benchmarks (also used by tests/test_vllm_generate.py)."""
+    return ["--model", str(model), "--output-dir", str(out), "--data-dir", str(bench), "--backend", backend,
             "--benchmarks", "AIME24,MATH-500", "--max-new-tokens", "8", *extra]  # fmt: skip
 
 
@@ -157,9 +158,7 @@ def test_the_vllm_backend_without_vllm_says_where_to_get_it(tiny_model_dir, benc
 
     if importlib.util.find_spec("vllm") is not None:
         pytest.skip("vLLM is installed here (the vLLM lane runs the backend itself)")
-    command = args(tiny_model_dir, bench_dir, tmp_path, "--n", "1", "--limit", "1")
-    command[command.index("hf")] = "vllm"
-    assert generate(command) == 2
+    assert generate(args(tiny_model_dir, bench_dir, tmp_path, "--n", "1", "--limit", "1", backend="vllm")) == 2
     err = capsys.readouterr().err
     assert "cannot start the vllm backend: vLLM is not installed" in err and "tests/vllm_lane.sh" in err
     assert not (tmp_path / "generations" / "AIME24.jsonl").exists() or not keys(

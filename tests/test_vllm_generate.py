@@ -13,6 +13,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+from test_eval_generate import args
 
 from eval.generate import main as generate
 from eval.generate import prompt_ids
@@ -44,11 +45,6 @@ def deepseek_style_model(tiny_model_dir, tmp_path_factory) -> Path:
     return out
 
 
-def args(model, bench: Path, out: Path, backend: str, *extra: str) -> list[str]:
-    return ["--model", str(model), "--output-dir", str(out), "--data-dir", str(bench), "--backend", backend,
-            "--benchmarks", "AIME24,MATH-500", "--max-new-tokens", "8", *extra]  # fmt: skip
-
-
 def records(run: Path, name: str = "AIME24") -> dict[tuple[int, int], dict]:
     return {(r["index"], r["sample"]): r for r in read_records(run / "generations" / f"{name}.jsonl")}
 
@@ -60,8 +56,8 @@ def test_vllm_records_match_the_hf_records_in_shape_with_one_bos_and_seeds_honou
 
     runs = {name: tmp_path / name for name in ("hf", "vllm", "vllm_again")}
     extra = ("--n", "3", "--limit", "4", "--seed", "7")
-    assert generate(args(deepseek_style_model, bench_dir, runs["hf"], "hf", *extra)) == 0
-    assert generate(args(deepseek_style_model, bench_dir, runs["vllm"], "vllm", *extra)) == 0
+    assert generate(args(deepseek_style_model, bench_dir, runs["hf"], *extra, backend="hf")) == 0
+    assert generate(args(deepseek_style_model, bench_dir, runs["vllm"], *extra, backend="vllm")) == 0
     hf, vllm = records(runs["hf"]), records(runs["vllm"])
 
     assert vllm.keys() == hf.keys() == {(i, k) for i in range(4) for k in range(3)}
@@ -82,8 +78,8 @@ def test_vllm_records_match_the_hf_records_in_shape_with_one_bos_and_seeds_honou
     assert vllm[(0, 0)]["prompt_tokens"] == len(ids)  # the engine received the ids, BOS once
 
     # same seed, same text, whatever else the engine is batching: a second run with more samples per problem
-    assert generate(args(deepseek_style_model, bench_dir, runs["vllm_again"], "vllm", "--n", "5", "--limit", "4",
-                         "--seed", "7")) == 0  # fmt: skip
+    more = ("--n", "5", "--limit", "4", "--seed", "7")
+    assert generate(args(deepseek_style_model, bench_dir, runs["vllm_again"], *more, backend="vllm")) == 0
     again = records(runs["vllm_again"])
     assert {key: again[key]["response"] for key in vllm} == {key: r["response"] for key, r in vllm.items()}
     for index in range(4):  # other seeds, other samples
@@ -93,7 +89,7 @@ def test_vllm_records_match_the_hf_records_in_shape_with_one_bos_and_seeds_honou
 def test_sigkill_then_resume_loses_duplicates_and_leaves_nothing(tiny_model_dir, bench_dir, tmp_path):
     run = tmp_path / "run"
     extra = ("--n", "16", "--max-new-tokens", "64")
-    command = [sys.executable, "-m", "eval.generate", *args(tiny_model_dir, bench_dir, run, "vllm", *extra)]
+    command = [sys.executable, "-m", "eval.generate", *args(tiny_model_dir, bench_dir, run, *extra, backend="vllm")]
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     target = run / "generations" / "AIME24.jsonl"
     deadline = time.monotonic() + 300
@@ -107,7 +103,7 @@ def test_sigkill_then_resume_loses_duplicates_and_leaves_nothing(tiny_model_dir,
     _, alive = psutil.wait_procs(family, timeout=90)
     assert not alive, f"left running after the kill: {[p.pid for p in alive]}"
 
-    assert generate(args(tiny_model_dir, bench_dir, run, "vllm", *extra)) == 0
+    assert generate(args(tiny_model_dir, bench_dir, run, *extra, backend="vllm")) == 0
     for name in ("AIME24", "MATH-500"):
         lines = (run / "generations" / f"{name}.jsonl").read_text().splitlines()
         got = [(r["index"], r["sample"]) for r in map(json.loads, lines)]

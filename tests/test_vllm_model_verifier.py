@@ -10,8 +10,9 @@ import json
 
 import pytest
 
+from eval.generate import chat_ids
 from eval.grade import main as grade
-from eval.model_verifier import verifier_prompt
+from eval.model_verifier import chat_requests
 from eval.store import read_records
 
 pytest.importorskip("vllm", reason="the vLLM lane's environment (tests/vllm_lane.sh)")
@@ -31,9 +32,7 @@ def stand_in_verifier(tmp_path_factory) -> str:
     model.config.max_position_embeddings = 8192  # the official template alone is ~2,000 of its tokens
     examples = []
     for response, verdict in TAUGHT.items():
-        chat = [{"role": "user", "content": verifier_prompt("", GOLD, response)}]  # the published protocol
-        ids = tokenizer.apply_chat_template(chat, add_generation_prompt=True, tokenize=True)
-        ids = list(ids["input_ids"] if hasattr(ids, "keys") else ids)
+        ids = chat_ids(tokenizer, chat_requests([("", GOLD, response)])[0])  # the published protocol's rendering
         examples.append((ids, tokenizer(verdict, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]))
     teach(model, examples, steps=80, seed=3)
     model.save_pretrained(out)
