@@ -1,7 +1,15 @@
 """Build a tiny Qwen2 model and its tokenizer locally, with no hub access (tests and launch/cpu_smoke.sh).
 
-The tokenizer is a byte-level BPE (so every string round-trips, unicode included) with Qwen's special tokens and
-chat template; the model is a 2-layer Qwen2 of about 100k parameters. Both are deterministic for a given seed.
+The tokenizer is a byte-level BPE (so every string round-trips, unicode included) with Qwen's special tokens, chat
+template and pre-tokenizer (Qwen2's split pattern: one digit a token); the model is a 2-layer Qwen2 of about 100k
+parameters. Both are deterministic for a given seed.
+
+The pre-tokenizer matters: from a directory with a Qwen2 `config.json`, `AutoTokenizer` builds transformers'
+`Qwen2Tokenizer`, which applies Qwen2's own split pattern whatever `tokenizer.json` says. A tokenizer trained with
+another one tokenised the same prompt differently in memory (where the model was taught) and when loaded from disk
+(where verl, vLLM and eval read it): " 3" was one token in one and two in the other. Training with Qwen2's pattern,
+and returning the tokenizer as loaded from the directory, keeps the two the same
+(tests/test_recipe_smoke_tiny_model.py).
 
     python -m recipe.smoke.tiny_model --output-dir /tmp/tiny
 """
@@ -10,7 +18,9 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 CHAT_TEMPLATE = (
     "{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}<|im_end|>\n"
@@ -33,11 +43,18 @@ def _corpus() -> list[str]:
 
 
 def build_tokenizer(output_dir: str | os.PathLike, vocab_size: int = 512):
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
+    from transformers.models.qwen2.tokenization_qwen2 import PRETOKENIZE_REGEX
 
     tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.normalizer = normalizers.NFC()
+    tok.pre_tokenizer = pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.Split(Regex(PRETOKENIZE_REGEX), behavior="isolated", invert=False),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+        ]
+    )  # as transformers' Qwen2Tokenizer builds it (see the module docstring)
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size,
@@ -59,9 +76,10 @@ def build_tokenizer(output_dir: str | os.PathLike, vocab_size: int = 512):
 
 
 def build_model(output_dir: str | os.PathLike, seed: int = 0, hidden_size: int = 64, num_layers: int = 2):
-    """Save a tokenizer and a randomly initialised tiny Qwen2 to `output_dir`; returns (model, tokenizer)."""
+    """Save a tokenizer and a randomly initialised tiny Qwen2 to `output_dir`; returns (model, tokenizer), the
+    tokenizer as `AutoTokenizer` loads it from `output_dir` (what verl, vLLM and eval will use)."""
     import torch
-    from transformers import GenerationConfig, Qwen2Config, Qwen2ForCausalLM
+    from transformers import AutoTokenizer, GenerationConfig, Qwen2Config, Qwen2ForCausalLM
 
     tokenizer = build_tokenizer(output_dir)
     config = Qwen2Config(
@@ -82,28 +100,64 @@ def build_model(output_dir: str | os.PathLike, seed: int = 0, hidden_size: int =
     model = Qwen2ForCausalLM(config)
     model.generation_config = GenerationConfig(eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
     model.save_pretrained(output_dir)
-    return model, tokenizer
+    return model, AutoTokenizer.from_pretrained(output_dir)
 
 
-def teach(model, examples: list[tuple[list[int], list[int]]], steps: int = 60, lr: float = 3e-3, seed: int = 0):
-    """A few full-batch supervised steps (AdamW) on (prompt ids, answer ids) pairs, the loss on the answers only:
-    enough for a tiny model to learn a fixed answer format, or a handful of answers by heart."""
+Examples = list[tuple[list[int], list[int]]]  # (prompt ids, answer ids)
+
+
+def padded_batch(examples: Examples, pad_token_id: int):
+    """(input ids, labels, attention mask) of right-padded examples; labels only on the answers."""
+    import torch
+
+    length = max(len(p) + len(a) for p, a in examples)
+    ids = torch.full((len(examples), length), pad_token_id)
+    labels = torch.full((len(examples), length), -100)
+    mask = torch.zeros((len(examples), length), dtype=torch.long)
+    for i, (prompt, answer) in enumerate(examples):
+        ids[i, : len(prompt) + len(answer)] = torch.tensor(prompt + answer)
+        labels[i, len(prompt) : len(prompt) + len(answer)] = torch.tensor(answer)
+        mask[i, : len(prompt) + len(answer)] = 1
+    return ids, labels, mask
+
+
+def teach(
+    model,
+    examples: Examples | Callable[[int], Examples],
+    steps: int = 60,
+    lr: float = 3e-3,
+    seed: int = 0,
+    warmup: int = 0,
+    done: Callable[[Any], bool] | None = None,
+    check_every: int = 25,
+) -> int:
+    """Full-batch supervised steps (AdamW, gradients clipped at 1) on (prompt ids, answer ids) pairs, the loss on
+    the answers only: enough for a tiny model to learn a fixed answer format, or a handful of answers by heart.
+    `examples` may be a function of the step (a freshly sampled batch each step). With `done`, stops early once
+    `done(model)` holds (checked every `check_every` steps). Returns the steps taken; the model is left in eval mode."""
     import torch
 
     torch.manual_seed(seed)
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr)
-    model.train()
-    for _ in range(steps):
-        loss = 0.0
-        for prompt_ids, answer_ids in examples:
-            ids = torch.tensor([prompt_ids + answer_ids])
-            labels = torch.tensor([[-100] * len(prompt_ids) + answer_ids])
-            loss = loss + model(input_ids=ids, labels=labels).loss
-        (loss / len(examples)).backward()
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: min(1.0, (step + 1) / max(warmup, 1)))
+    pad = model.generation_config.pad_token_id
+    step = 0
+    while step < steps:
+        model.train()
+        ids, labels, mask = padded_batch(examples(step) if callable(examples) else examples, pad)
+        model(input_ids=ids, attention_mask=mask, labels=labels).loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
+        schedule.step()
         optimizer.zero_grad()
+        step += 1
+        if done is not None and step % check_every == 0:
+            model.eval()
+            with torch.no_grad():
+                if done(model):
+                    break
     model.eval()
-    return model
+    return step
 
 
 def main() -> None:
