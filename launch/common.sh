@@ -8,11 +8,16 @@
 #   GPUS_PER_NODE   GPUs per node                           default: 8
 #   RAY_ADDRESS     join this Ray cluster instead of starting one (see launch/slurm.sbatch)
 #   WANDB_API_KEY   also log to Weights & Biases when set
-# Extra arguments are passed to verl as Hydra overrides; `--cfg job` prints the resolved config and exits.
-# Rerunning a command resumes its run from the newest checkpoint; `trainer.resume_mode=disable` starts afresh and
-# moves the old checkpoints aside (recipe/tools/preflight.py).
+# Extra arguments are passed to verl as Hydra overrides; `--cfg job` (before or after them) prints the resolved config
+# and exits. Rerunning a command resumes its run from the newest checkpoint, and says so when it is already complete;
+# `trainer.resume_mode=disable` starts afresh and moves the old checkpoints aside (recipe/tools/train.py).
 set -euo pipefail
 JUSTRL_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# Paths given relative are read from where the command is run, before the scripts change to the repository.
+for var in DATA_DIR CKPT_DIR; do
+  if [[ -n "${!var:-}" ]]; then printf -v "$var" '%s' "$(realpath -m "${!var}")"; fi
+done
+if [[ -e "${MODEL_PATH:-}" || "${MODEL_PATH:-}" == [/.~]* ]]; then MODEL_PATH=$(realpath -m "$MODEL_PATH"); fi
 
 # justrl_train BASE_MODEL ABLATION_OR_EMPTY [HYDRA OVERRIDES...]
 justrl_train() {
@@ -28,11 +33,7 @@ justrl_train() {
   if [[ -n "${MODEL_PATH:-}" ]]; then args+=("actor_rollout_ref.model.path=$MODEL_PATH"); fi
   if [[ -n "${WANDB_API_KEY:-}" ]]; then args+=("trainer.logger=[console,tensorboard,wandb]"); fi
   cd "$JUSTRL_ROOT"
-  if [[ " $* " == *" --cfg "* ]]; then
-    exec python -m verl.trainer.main_ppo "${args[@]}" "$@" --resolve
-  fi
-  python -m recipe.tools.preflight "${args[@]}" "$@"
-  exec python -m verl.trainer.main_ppo "${args[@]}" "$@"
+  exec python -m recipe.tools.train "${args[@]}" "$@"  # the preflight, then verl.trainer.main_ppo
 }
 
 justrl_ablations() {

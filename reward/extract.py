@@ -12,14 +12,39 @@ Two readings of a response:
   `\\fbox{42}` and `\\boxed 42` give no answer, and a later `\\boxed 7` hides an earlier `\\boxed{5}`.
 
 Both return the content without the box, or None when there is no answer. Neither raises on any string.
+
+verl's two modules (`verl/utils/reward_score/math_dapo.py`, `math_reward.py`) import nothing but `re` and `typing`,
+but importing them through their package runs `verl/__init__.py`, which imports torch, Ray and transformers: 6 s or
+more before a data-prep or grading command could say anything. So, unless verl is already imported (as in verl's own
+workers), they are loaded from verl's files on their own (`_verl_module`): the same code, without the package.
 """
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import re
+import sys
+from types import ModuleType
 
-from verl.utils.reward_score import math_reward
-from verl.utils.reward_score.math_dapo import last_boxed_only_string, remove_boxed
+from recipe.verl_files import verl_dir
+
+
+def _verl_module(name: str) -> ModuleType:
+    """`verl.utils.reward_score.<name>`: imported when verl already is, otherwise loaded from its file alone."""
+    full = f"verl.utils.reward_score.{name}"
+    if "verl" in sys.modules:
+        return importlib.import_module(full)
+    path = verl_dir() / "utils" / "reward_score" / f"{name}.py"
+    module_spec = importlib.util.spec_from_file_location(full, path)
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    return module
+
+
+math_reward = _verl_module("math_reward")
+_math_dapo = _verl_module("math_dapo")
+last_boxed_only_string, remove_boxed = _math_dapo.last_boxed_only_string, _math_dapo.remove_boxed
 
 _BRACES = re.compile(r"[{}]")
 STRICT_REWARD_WINDOW = 300  # verl's math_dapo.compute_score: solution_str[-300:]

@@ -17,15 +17,10 @@ SCRIPTS = ["deepseek.sh", "nemotron.sh", "ablate.sh", "stages.sh", "common.sh", 
 CLUSTER_SHAPE = {"trainer.nnodes", "trainer.n_gpus_per_node"}  # what launch/ owns, from NNODES / GPUS_PER_NODE
 
 
-def run(script: str, *args: str, env: dict | None = None, timeout: int = 180) -> subprocess.CompletedProcess:
+def run(script: str, *args: str, env: dict | None = None, cwd: Path | str = "/") -> subprocess.CompletedProcess:
     full_env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}", **(env or {})}
     return subprocess.run(
-        ["bash", str(REPO / "launch" / script), *args],
-        capture_output=True,
-        text=True,
-        env=full_env,
-        timeout=timeout,
-        cwd="/",
+        ["bash", str(REPO / "launch" / script), *args], capture_output=True, text=True, env=full_env, cwd=cwd
     )
 
 
@@ -43,6 +38,49 @@ def test_cfg_job_prints_the_resolved_config(script, args, env, expect, tmp_path)
     assert expect in out.stdout
     assert f"train_files: {tmp_path}/dapo_math_17k.parquet" in out.stdout  # resolved, from DATA_DIR
     assert "${" not in out.stdout
+
+
+@pytest.mark.parametrize(
+    ("script", "args", "order"),
+    [("deepseek.sh", [], "override first"), ("nemotron.sh", [], "override last"),
+     ("ablate.sh", ["symmetric_clip"], "both sides")],
+)  # fmt: skip
+def test_cfg_job_takes_overrides_on_either_side(script, args, order):
+    flags = ["--cfg", "job"]
+    if order == "override first":
+        rest = ["trainer.total_training_steps=5", *flags]
+    elif order == "override last":
+        rest = [*flags, "trainer.total_training_steps=5"]
+    else:
+        rest = ["trainer.save_freq=7", *flags, "trainer.total_training_steps=5"]
+    out = run(script, *args, *rest)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert re.search(r"^  total_training_steps: 5$", out.stdout, re.M)
+    assert order != "both sides" or re.search(r"^  save_freq: 7$", out.stdout, re.M)
+
+
+def test_cfg_all_and_info_print_without_starting_anything(tmp_path):
+    out = run("deepseek.sh", "--cfg", "all", "trainer.total_training_steps=5", env={"DATA_DIR": str(tmp_path)})
+    assert out.returncode == 0 and "hydra:" in out.stdout and "total_training_steps: 5" in out.stdout
+    out = run("deepseek.sh", "trainer.total_training_steps=5", "--info", "searchpath")
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "verl" in out.stdout and "preflight" not in out.stdout + out.stderr
+
+
+def test_a_stage_list_previews_each_stage_with_cfg_job_and_claims_nothing_done(tmp_path):
+    stages = tmp_path / "two.yaml"
+    stages.write_text("stages:\n  - {name: a, steps: 3}\n  - {name: b, steps: 2, overrides: [trainer.save_freq=9]}\n")
+    out = run("stages.sh", str(stages), "--cfg", "job", env={"CKPT_DIR": str(tmp_path)})
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.count("total_training_steps: ") >= 2 and "save_freq: 9" in out.stdout
+    assert "stages: preview of 2 stages, nothing trained" in out.stdout and "all 2 done" not in out.stdout
+
+
+def test_relative_paths_are_read_from_where_the_command_runs(tmp_path):
+    out = run("deepseek.sh", env={"DATA_DIR": "rel/data", "MODEL_PATH": "./no_model"}, cwd=tmp_path)
+    assert out.returncode == 2
+    assert f"data file not found: {tmp_path}/rel/data/dapo_math_17k.parquet" in out.stderr
+    assert f"model not found: {tmp_path}/no_model" in out.stderr
 
 
 def test_environment_sets_cluster_shape_and_extra_overrides_pass_through(tmp_path):

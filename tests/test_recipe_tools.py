@@ -145,3 +145,21 @@ def test_step_count_holds_for_keep_all_and_dedup():
         cfg = compose_recipe(recipe_overrides(base_model))
         assert cfg.trainer.total_training_steps == steps
         assert cfg.trainer.total_epochs * (17_398 // cfg.data.train_batch_size) >= steps
+
+
+def test_composition_without_importing_verl_is_the_config_main_ppo_composes():
+    """compose_recipe points Hydra at verl's config folder as a file path; the recipe's own pkg:// search path gives
+    the same config (and is what main_ppo uses)."""
+    import subprocess
+    import sys
+
+    from recipe.tools.compose import _compose
+
+    fast = compose_recipe(recipe_overrides("nemotron", "kl_loss"))
+    pkg = _compose(str(RECIPE_DIR), "justrl", recipe_overrides("nemotron", "kl_loss"))
+    OmegaConf.resolve(pkg)
+    assert OmegaConf.to_container(fast) == OmegaConf.to_container(pkg)
+    probe = (
+        "import sys; from recipe.tools.compose import compose_recipe; compose_recipe(); print('verl' in sys.modules)"
+    )
+    assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True).stdout.strip() == "False"

@@ -97,3 +97,35 @@ def test_preflight_disk_line_for_the_published_model_size_and_no_checkpoints(tmp
     assert prepare_checkpoints(cfg) == ["no checkpoints (trainer.save_freq=-1): a killed run starts over"]
     size = checkpoints.checkpoint_bytes(1_777_088_000, ["model", "optimizer", "extra"])  # 1.5B: ~21 GB, as verl writes
     assert size / 1e9 == pytest.approx(21.3, 0.01)
+
+
+def test_the_tracker_file_is_verls_own_name(tmp_path):
+    from verl.utils.checkpoint.checkpoint_manager import get_checkpoint_tracker_filename
+
+    assert Path(get_checkpoint_tracker_filename(str(tmp_path))) == tmp_path / checkpoints.TRACKER
+
+
+def test_a_run_whose_checkpoints_reach_its_last_step_is_complete_and_says_so(tmp_path, capsys):
+    from recipe.tools.preflight import COMPLETE, READY, check, completed_step
+
+    run = fake_run(tmp_path / "run", [4370, 4380])
+    assert completed_step(recipe_cfg(run, "x/y")) == 4380
+    assert completed_step(recipe_cfg(run, "x/y", "trainer.total_training_steps=4390")) is None
+    assert completed_step(recipe_cfg(run, "x/y", "trainer.resume_mode=disable")) is None  # a fresh start is wanted
+    args = [
+        "--config-path",
+        "recipe",
+        "--config-name",
+        "justrl",
+        "base_model=deepseek",
+        f"trainer.default_local_dir={run}",
+    ]
+    assert check(args) == COMPLETE  # before any other check: data, model and GPUs need not be here
+    assert capsys.readouterr().out.startswith(f"already complete: step 4380 of 4380 ({run})")
+    assert check([*args, "trainer.total_training_steps=4390"]) != READY  # no data or GPU here: problems
+
+
+def test_a_missing_local_model_is_a_directory_not_a_hub_id():
+    assert checkpoints.local_model_path("/no/such/dir") and checkpoints.local_model_path("./rel")
+    assert checkpoints.local_model_path("a/b/c") and checkpoints.local_model_path("name")
+    assert not checkpoints.local_model_path("deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B")

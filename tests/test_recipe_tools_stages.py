@@ -75,9 +75,29 @@ def test_finished_stages_are_skipped_and_a_failure_stops_the_list(tmp_path, caps
     assert len(launched) == 2
 
 
-def test_a_reset_without_a_checkpoint_to_start_from_is_an_error(tmp_path):
+def test_a_launch_that_ends_well_short_of_its_last_step_stops_the_list(tmp_path, capsys):
+    """exit 0 is not enough: a stage is done when its run's checkpoint reaches the stage's last step."""
+    assert run_stages([Stage("a", 1), Stage("b", 1, "reset")], tmp_path, lambda overrides: 0) == 1
+    out = capsys.readouterr().out
+    assert "stage 1/2 a: the launch ended at step 0, not 1; rerun to resume it" in out and "done" not in out
+
+
+def test_a_reset_without_an_actor_to_start_from_is_an_error(tmp_path):
+    def launch(overrides: list[str]) -> int:  # a tracker file but no actor shards (verl's rotation removed them)
+        run_dir = Path(dict(o.split("=", 1) for o in overrides)["trainer.default_local_dir"])
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "latest_checkpointed_iteration.txt").write_text("1")
+        return 0
+
     with pytest.raises(RuntimeError, match="stage b: no actor checkpoint in .*0-a to start from"):
-        run_stages([Stage("a", 1), Stage("b", 1, "reset")], tmp_path, lambda overrides: 0)
+        run_stages([Stage("a", 1), Stage("b", 1, "reset")], tmp_path, launch)
+
+
+def test_a_preview_runs_each_stages_launch_and_claims_nothing(tmp_path, capsys):
+    launched = []
+    stages = [Stage("a", 1), Stage("b", 1, "reset")]
+    assert run_stages(stages, tmp_path, lambda overrides: launched.append(overrides) or 0, preview=True) == 0
+    assert len(launched) == 2 and "stages: preview of 2 stages, nothing trained" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("base_model", base_models())

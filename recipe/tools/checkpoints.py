@@ -20,15 +20,16 @@ import time
 from pathlib import Path
 
 STEP_DIR = re.compile(r"global_step_(\d+)")
+# verl's tracker file (`verl.utils.checkpoint.checkpoint_manager.get_checkpoint_tracker_filename`), named here so that
+# the preflight need not import verl to read it (tests/test_recipe_tools_checkpoints.py checks it is verl's name)
+TRACKER = "latest_checkpointed_iteration.txt"
 # Bytes per parameter of one actor checkpoint by verl's `checkpoint.save_contents` (FSDP, AdamW, mixed precision):
 BYTES_PER_PARAM = {"model": 4, "optimizer": 8, "hf_model": 2}  # fp32 master weights; two fp32 moments; bf16 copy
 
 
 def latest_step(run_dir: Path) -> int | None:
     """The step `trainer.resume_mode=auto` resumes from (verl's tracker file), or None for a fresh start."""
-    from verl.utils.checkpoint.checkpoint_manager import get_checkpoint_tracker_filename
-
-    tracker = Path(get_checkpoint_tracker_filename(str(run_dir)))
+    tracker = Path(run_dir) / TRACKER
     if not tracker.is_file():
         return None
     text = tracker.read_text().strip()
@@ -72,6 +73,13 @@ def merge_actor(shards: Path, target: Path) -> Path:
     )  # fmt: skip
     os.replace(partial, target)
     return target
+
+
+def local_model_path(model: str) -> bool:
+    """Whether a model argument names a local directory rather than a hub id (`org/name`): it exists, or starts
+    with `/`, `.` or `~`, or has other than exactly one `/`. A missing one is then reported as a missing directory,
+    not as a malformed hub id."""
+    return model.startswith(("/", ".", "~")) or Path(model).exists() or model.count("/") != 1
 
 
 def parameter_count(model_dir: Path) -> int | None:

@@ -1,12 +1,20 @@
-"""Compose the recipe exactly as `python -m verl.trainer.main_ppo --config-path recipe --config-name justrl` does."""
+"""Compose the recipe exactly as `python -m verl.trainer.main_ppo --config-path recipe --config-name justrl` does.
+
+The recipe finds verl's packaged `ppo_trainer` through `hydra.searchpath: pkg://verl.trainer.config`, which makes
+Hydra import verl (and with it torch and transformers: about 6 s, more on a busy machine) just to read YAML files.
+Composition here points the same search path at the same folder as a `file://` path instead, found without importing
+verl, so that the launch preflight answers in about a second; the config is the same (tests/test_recipe_tools.py).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
 from recipe.protocol import RECIPE_DIR, base_models
+from recipe.verl_files import verl_dir
 
 CONFIG_NAME = "justrl"
 
@@ -28,6 +36,11 @@ def recipe_overrides(base_model: str = "deepseek", ablation: str | None = None) 
     return overrides
 
 
+def verl_config_dir() -> Path:
+    """verl's packaged config folder (`verl/trainer/config`), located without importing verl."""
+    return verl_dir() / "trainer" / "config"
+
+
 def _compose(config_dir: str, config_name: str, overrides: Sequence[str]) -> DictConfig:
     from hydra import compose, initialize_config_dir
 
@@ -37,14 +50,13 @@ def _compose(config_dir: str, config_name: str, overrides: Sequence[str]) -> Dic
 
 def compose_verl(overrides: Sequence[str] = ()) -> DictConfig:
     """verl's own packaged `ppo_trainer` config, unresolved, under Hydra `overrides`."""
-    import verl.trainer.config
-
-    return _compose(verl.trainer.config.__path__[0], "ppo_trainer", overrides)
+    return _compose(str(verl_config_dir()), "ppo_trainer", overrides)
 
 
 def compose_recipe(overrides: Sequence[str] = (), resolve: bool = True) -> DictConfig:
     """The full verl config of the recipe under Hydra `overrides` (see `recipe_overrides`), resolved by default."""
-    cfg = _compose(str(RECIPE_DIR), CONFIG_NAME, overrides)
+    searchpath = f"hydra.searchpath=[file://{verl_config_dir()}]"  # as pkg://verl.trainer.config, without the import
+    cfg = _compose(str(RECIPE_DIR), CONFIG_NAME, [searchpath, *overrides])
     if resolve:
         OmegaConf.resolve(cfg)
     return cfg

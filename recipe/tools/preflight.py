@@ -1,11 +1,16 @@
 """Launch preflight: fail fast, before Ray starts, when the data, the model or the GPUs a run needs are missing;
-then say where training resumes from and whether the disk holds the checkpoints it keeps.
+say when the run is already complete; then say where training resumes from and whether the disk holds the
+checkpoints it keeps.
 
-launch/common.sh calls it with the same arguments it is about to give `verl.trainer.main_ppo`; it composes the
-recipe the same way, runs verl's own `validate_config`, then checks the files and devices. Exit 2 lists every
-problem found. Otherwise it prepares the checkpoint folder (recipe/tools/checkpoints.py): with
-`trainer.resume_mode=disable` (a fresh start) an earlier run's checkpoints are moved aside, never deleted; when a
-run resumes, an earlier attempt's checkpoints beyond `trainer.max_actor_ckpt_to_keep` are removed, one line each.
+`python -m recipe.tools.train` (launch/common.sh) runs it with the arguments it then gives verl's trainer; it
+composes the recipe the same way. The cheap checks come first and import neither verl nor anything heavy (files,
+model, packages; torch only to count GPUs), so a run that cannot start says why within seconds; then verl's own
+`validate_config`. A run whose checkpoints already reach `trainer.total_training_steps` is complete: nothing to do.
+Otherwise it prepares the checkpoint folder (recipe/tools/checkpoints.py): with `trainer.resume_mode=disable` (a
+fresh start) an earlier run's checkpoints are moved aside, never deleted; when a run resumes, an earlier attempt's
+checkpoints beyond `trainer.max_actor_ckpt_to_keep` are removed, one line each.
+
+    python -m recipe.tools.preflight --config-path recipe --config-name justrl [overrides]   # the checks alone
 """
 
 from __future__ import annotations
@@ -41,23 +46,29 @@ def _hydra_overrides(argv: list[str]) -> list[str]:
     return out
 
 
-def _looks_like_local_path(path: str) -> bool:
-    return path.startswith(("/", ".", "~")) or Path(path).exists() or path.count("/") != 1
-
-
 def problems(cfg: DictConfig) -> list[str]:
-    found = []
+    """Everything that stops the run from starting: the cheap checks, then (if they pass) verl's validation."""
+    return quick_problems(cfg) or verl_problems(cfg)
+
+
+def verl_problems(cfg: DictConfig) -> list[str]:
     try:
         validate_with_verl(cfg)
     except (AssertionError, ValueError) as err:
-        found.append(f"verl rejects the configuration: {err}")
+        return [f"verl rejects the configuration: {err}"]
+    return []
+
+
+def quick_problems(cfg: DictConfig) -> list[str]:
+    """Missing data, model, GPUs and packages, found without importing verl."""
+    found = []
     files = [("train", cfg.data.train_files)] + [("val", f) for f in cfg.data.val_files]
     for kind, path in files:
         if not Path(path).is_file():
             hint = HINTS[kind].format(path=path, parent=Path(path).parent)
             found.append(f"data file not found: {path} (data.{kind}_files); prepare it with: {hint}")
     model = str(cfg.actor_rollout_ref.model.path)
-    if _looks_like_local_path(model) and not (Path(model).expanduser() / "config.json").is_file():
+    if checkpoints.local_model_path(model) and not (Path(model).expanduser() / "config.json").is_file():
         found.append(f"model not found: {model} has no config.json (actor_rollout_ref.model.path / MODEL_PATH)")
     if cfg.trainer.device == "cuda":
         import torch
@@ -88,6 +99,16 @@ def missing_packages(cfg: DictConfig) -> list[str]:
     if cfg.actor_rollout_ref.rollout.name == "vllm" and not importlib.util.find_spec("vllm"):
         found.append("vLLM is not installed: bash launch/install_gpu.sh (the GPU stack)")
     return found
+
+
+def completed_step(cfg: DictConfig) -> int | None:
+    """The last step, if this run (resuming, verl's default) already has its checkpoint at
+    `trainer.total_training_steps` or beyond; None if there is training left to do."""
+    trainer = cfg.trainer
+    if trainer.resume_mode != "auto" or int(trainer.save_freq) <= 0:
+        return None
+    step = checkpoints.latest_step(Path(trainer.default_local_dir))
+    return step if step is not None and step >= int(trainer.total_training_steps) else None
 
 
 def prepare_checkpoints(cfg: DictConfig) -> list[str]:
@@ -137,18 +158,34 @@ def _disk(cfg: DictConfig) -> str:
     )
 
 
-def main(argv: list[str] | None = None) -> int:
-    cfg = compose_recipe(_hydra_overrides(sys.argv[1:] if argv is None else argv))
+READY, PROBLEMS, COMPLETE = "ready", "problems", "complete"
+
+
+def check(argv: list[str]) -> str:
+    """The preflight on main_ppo's arguments, printing as it goes: READY (train), PROBLEMS or COMPLETE."""
+    cfg = compose_recipe(_hydra_overrides(argv))
+    step = completed_step(cfg)
+    if step is not None:
+        print(
+            f"already complete: step {step} of {cfg.trainer.total_training_steps} ({cfg.trainer.default_local_dir}); "
+            "raise trainer.total_training_steps to train on, or trainer.resume_mode=disable to start afresh",
+            flush=True,
+        )
+        return COMPLETE
     found = problems(cfg)
     for problem in found:
         print(f"preflight: {problem}", file=sys.stderr)
     if found:
         print("preflight: not starting; fix the above (or pass --cfg job to print the config only)", file=sys.stderr)
-        return 2
+        return PROBLEMS
     for line in prepare_checkpoints(cfg):
         print(f"preflight: {line}", flush=True)
     print(f"preflight: ok ({cfg.trainer.experiment_name}, {cfg.trainer.nnodes}x{cfg.trainer.n_gpus_per_node} GPUs)")
-    return 0
+    return READY
+
+
+def main(argv: list[str] | None = None) -> int:
+    return 2 if check(sys.argv[1:] if argv is None else argv) == PROBLEMS else 0
 
 
 if __name__ == "__main__":

@@ -122,16 +122,20 @@ def prepare_reset(step: PlannedStage) -> None:
     merge_actor(shards, step.run_dir / "init_model")
 
 
-def run_stages(stages: Sequence[Stage], checkpoint_dir: Path, launch: Callable[[list[str]], int]) -> int:
-    """Run every unfinished stage through `launch(overrides) -> exit code`; stop at the first failure."""
+def run_stages(
+    stages: Sequence[Stage], checkpoint_dir: Path, launch: Callable[[list[str]], int], preview: bool = False
+) -> int:
+    """Run every unfinished stage through `launch(overrides) -> exit code`; stop at the first failure, or at a stage
+    whose launch ended without its last checkpoint. With `preview` (the launch only prints, e.g. `--cfg job`), each
+    stage's launch runs once and nothing is claimed done."""
     planned = plan(stages, checkpoint_dir)
     for i, step in enumerate(planned):
         label = f"stage {i + 1}/{len(planned)} {step.stage.name}"
         done = latest_step(step.run_dir) or 0
-        if done >= step.last_step:
+        if done >= step.last_step and not preview:
             print(f"stages: {label}: done (step {done} in {step.run_dir}), skipped", flush=True)
             continue
-        if step.reset_from is not None:
+        if step.reset_from is not None and not preview:
             prepare_reset(step)
         how = "a new run from the last actor (reset)" if step.reset_from is not None else "resume"
         print(f"stages: {label}: steps {done + 1}..{step.last_step} in {step.run_dir}, {how}", flush=True)
@@ -139,7 +143,13 @@ def run_stages(stages: Sequence[Stage], checkpoint_dir: Path, launch: Callable[[
         if code != 0:
             print(f"stages: {label} failed (exit {code}); rerun the same command to resume it", flush=True)
             return code
-    print(f"stages: all {len(planned)} done", flush=True)
+        reached = latest_step(step.run_dir) or 0
+        if not preview and reached < step.last_step:
+            print(f"stages: {label}: the launch ended at step {reached}, not {step.last_step}; rerun to resume it",
+                  flush=True)  # fmt: skip
+            return 1
+    print(f"stages: preview of {len(planned)} stages, nothing trained" if preview else f"stages: all {len(planned)} "
+          "done", flush=True)  # fmt: skip
     return 0
 
 
@@ -159,7 +169,12 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    return run_stages(stages, args.checkpoint_dir.absolute(), lambda o: subprocess.run([*command, *o]).returncode)
+    from recipe.tools.train import split_arguments
+
+    preview = bool(split_arguments(command)[1])  # Hydra's query flags (--cfg job, --info): the launch only prints
+    return run_stages(
+        stages, args.checkpoint_dir.absolute(), lambda o: subprocess.run([*command, *o]).returncode, preview
+    )
 
 
 if __name__ == "__main__":

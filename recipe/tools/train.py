@@ -1,0 +1,71 @@
+"""The launch scripts' one entry point: the preflight, then verl's trainer in the same process.
+
+    python -m recipe.tools.train --config-path recipe --config-name justrl [Hydra overrides] [--cfg job|all] [--info]
+
+What `python -m verl.trainer.main_ppo` takes, in any order. Hydra's query flags (`--cfg job|hydra|all`, `--info`,
+`--help`, ...) print and exit as main_ppo does, with the overrides given before or after them (`--cfg` prints the
+config resolved). Otherwise the launch preflight runs first (recipe/tools/preflight.py): what stops the run is listed
+within seconds (exit 2), a run that is already complete says so and exits 0, and only then is verl's trainer started,
+here, so that verl and torch are imported once, not once for the checks and again for training.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from recipe.tools import preflight
+
+CONFIG_FLAGS = {"--config-path", "-cp", "--config-name", "-cn", "--config-dir", "-cd"}  # each takes a value
+VALUED_QUERIES = {"--cfg", "-c", "--package", "-p"}
+INFO_TOPICS = {"all", "config", "defaults", "defaults-tree", "plugins", "searchpath"}
+
+
+def split_arguments(argv: list[str]) -> tuple[list[str], list[str], list[str]]:
+    """(config flags, Hydra's other flags, overrides), each with its values and in the order given."""
+    config: list[str] = []
+    flags: list[str] = []
+    overrides: list[str] = []
+    args = iter(argv)
+    for arg in args:
+        if arg in CONFIG_FLAGS:
+            config += [arg, next(args, "")]
+        elif arg in VALUED_QUERIES:
+            flags += [arg, next(args, "")]
+        elif arg in ("--info", "-i"):  # an optional topic
+            flags.append(arg)
+            topic = next(args, None)
+            if topic in INFO_TOPICS:
+                flags.append(topic)
+            elif topic is not None:
+                overrides.append(topic)
+        elif arg.startswith("-"):
+            flags.append(arg)
+        else:
+            overrides.append(arg)
+    return config, flags, overrides
+
+
+def main_ppo_argv(argv: list[str]) -> tuple[list[str], bool]:
+    """main_ppo's arguments with every override before Hydra's other flags (argparse takes positionals on one side of
+    an option only), and whether those flags only ask Hydra something (print the config, help, ...)."""
+    config, flags, overrides = split_arguments(argv)
+    if ("--cfg" in flags or "-c" in flags) and "--resolve" not in flags:
+        flags.append("--resolve")
+    return [*config, *overrides, *flags], bool(flags)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args, querying = main_ppo_argv(sys.argv[1:] if argv is None else argv)
+    if not querying:
+        status = preflight.check(args)
+        if status != preflight.READY:
+            return 2 if status == preflight.PROBLEMS else 0
+    from verl.trainer import main_ppo
+
+    sys.argv = [main_ppo.__file__, *args]
+    main_ppo.main()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
