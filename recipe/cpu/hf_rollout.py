@@ -4,7 +4,7 @@ verl 0.9.1 rolls out only through vLLM, SGLang or TensorRT-LLM servers; none run
 machines have no vLLM). This registers a fourth backend in verl's two registries, with the same shape as the vLLM
 one: a `RolloutReplica` that starts one server actor per replica (token ids in, token ids out), and a
 `BaseRollout` adapter inside each actor worker that hands the trainer's new weights to that server after each
-step. It is meant for tiny models (smoke tests, CI); it generates one request at a time.
+step. It is meant for tiny models (smoke tests, CI); requests that arrive together are generated in one batch.
 
 Load it with `VERL_USE_EXTERNAL_MODULES=recipe.cpu.hf_rollout` (with the CPU platform on CPU, alone on a GPU).
 """
@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
+import time
 from typing import Any
 
 import ray
@@ -31,7 +32,17 @@ def _server_name(replica_rank: int) -> str:
 
 
 class HFRolloutServer:
-    """Ray actor holding a copy of the policy; generates token ids for the agent loop."""
+    """Ray actor holding a copy of the policy; generates token ids for the agent loop.
+
+    Requests that arrive together are generated together. verl's agent loop sends a step's prompts one by one as it
+    prepares them, a few milliseconds apart, so a request waits until `QUIET_S` pass without another (at most
+    `GATHER_S`), then each group with the same sampling settings is one left-padded `generate()` call. Each response
+    stops at its own end token and its own `max_tokens`, so batching changes which random numbers a response draws,
+    not what it may be."""
+
+    QUIET_S = 0.01
+    GATHER_S = 0.1
+    MAX_BATCH = 512
 
     def __init__(self, config: RolloutConfig, model_config: HFModelConfig, cuda_visible_devices: str | None = None):
         if cuda_visible_devices is not None:
@@ -45,48 +56,98 @@ class HFRolloutServer:
         self.device = "cuda" if torch.cuda.is_available() else "cpu"
         self.model = AutoModelForCausalLM.from_pretrained(model_config.local_path, torch_dtype=torch.float32)
         self.model.to(self.device).eval()
-        self.eos_token_id = self.model.generation_config.eos_token_id
+        eos = self.model.generation_config.eos_token_id
+        self.eos_token_ids = set(eos if isinstance(eos, list) else [eos])
         self.pad_token_id = self.model.generation_config.pad_token_id
+        if self.pad_token_id is None:
+            self.pad_token_id = min(self.eos_token_ids)
         self.lock = threading.Lock()
         self.global_steps: int | None = None
+        self.pending: list[tuple[list[int], dict[str, Any], asyncio.Future]] = []
+        self.batcher: asyncio.Task | None = None
 
-    def _generate(self, prompt_ids: list[int], sampling_params: dict[str, Any]) -> TokenOutput:
-        params = dict(sampling_params)
+    def _max_tokens(self, prompt_ids: list[int], params: dict[str, Any]) -> int:
         budget = self.config.prompt_length + self.config.response_length - len(prompt_ids)
-        max_tokens = params.pop("max_tokens", params.pop("max_new_tokens", self.config.response_length))
-        max_tokens = max(1, min(max_tokens, self.config.response_length, budget))
+        wanted = params.get("max_tokens", params.get("max_new_tokens", self.config.response_length))
+        return max(1, min(wanted, self.config.response_length, budget))
+
+    def _generate_batch(self, prompts: list[list[int]], params: dict[str, Any]) -> list[TokenOutput]:
+        """One `generate()` over left-padded prompts that share sampling settings."""
         temperature = float(params.get("temperature", 1.0))
-        top_k = int(params.get("top_k", -1))
-        kwargs: dict[str, Any] = {"do_sample": temperature > 0, "max_new_tokens": max_tokens}
+        kwargs: dict[str, Any] = {"do_sample": temperature > 0}
         if temperature > 0:
+            top_k = int(params.get("top_k", -1))
             kwargs.update(temperature=temperature, top_p=float(params.get("top_p", 1.0)), top_k=max(top_k, 0))
-        input_ids = torch.tensor([prompt_ids], device=self.device)
+        limits = [self._max_tokens(p, params) for p in prompts]
+        width = max(map(len, prompts))
+        input_ids = torch.full((len(prompts), width), self.pad_token_id, device=self.device)
+        attention_mask = torch.zeros_like(input_ids)
+        for row, prompt in enumerate(prompts):
+            input_ids[row, width - len(prompt) :] = torch.tensor(prompt, device=self.device)
+            attention_mask[row, width - len(prompt) :] = 1
         with self.lock, torch.no_grad():
             out = self.model.generate(
                 input_ids,
-                attention_mask=torch.ones_like(input_ids),
-                eos_token_id=self.eos_token_id,
+                attention_mask=attention_mask,
+                max_new_tokens=max(limits),
+                eos_token_id=sorted(self.eos_token_ids),
                 pad_token_id=self.pad_token_id,
                 output_scores=bool(params.get("logprobs")),
                 return_dict_in_generate=True,
                 **kwargs,
             )
-        tokens = out.sequences[0, len(prompt_ids) :].tolist()
-        log_probs = None
-        if params.get("logprobs"):
-            scores = torch.stack(out.scores, dim=1)[0].float().log_softmax(-1)
-            log_probs = scores[torch.arange(len(tokens)), torch.tensor(tokens)].tolist()
-        return TokenOutput(
-            token_ids=tokens,
-            log_probs=log_probs,
-            stop_reason="completed",
-            extra_fields={"global_steps": self.global_steps},
-        )
+        outputs = []
+        for row, limit in enumerate(limits):
+            tokens = out.sequences[row, width:].tolist()[:limit]
+            end = next((i for i, t in enumerate(tokens) if t in self.eos_token_ids), None)
+            tokens = tokens if end is None else tokens[: end + 1]
+            log_probs = None
+            if params.get("logprobs"):
+                scores = torch.stack([s[row] for s in out.scores[: len(tokens)]]).float().log_softmax(-1)
+                log_probs = scores[torch.arange(len(tokens)), torch.tensor(tokens)].tolist()
+            outputs.append(
+                TokenOutput(
+                    token_ids=tokens,
+                    log_probs=log_probs,
+                    stop_reason="completed",
+                    extra_fields={"global_steps": self.global_steps},
+                )
+            )
+        return outputs
+
+    async def _gather(self) -> None:
+        """Wait for the rest of the requests sent together with the first (see the class docstring)."""
+        deadline = time.monotonic() + self.GATHER_S
+        seen = -1
+        while len(self.pending) != seen and len(self.pending) < self.MAX_BATCH and time.monotonic() < deadline:
+            seen = len(self.pending)
+            await asyncio.sleep(self.QUIET_S)
+
+    async def _drain(self) -> None:
+        while self.pending:
+            await self._gather()
+            batch, self.pending = self.pending[: self.MAX_BATCH], self.pending[self.MAX_BATCH :]
+            groups: dict[str, list[tuple[list[int], dict[str, Any], asyncio.Future]]] = {}
+            for request in batch:
+                groups.setdefault(repr(sorted(request[1].items())), []).append(request)
+            for group in groups.values():
+                try:
+                    outputs = await asyncio.to_thread(self._generate_batch, [r[0] for r in group], group[0][1])
+                except Exception as err:  # every waiting request learns what failed
+                    for *_, future in group:
+                        future.set_exception(err)
+                    continue
+                for (*_, future), output in zip(group, outputs, strict=True):
+                    future.set_result(output)
 
     async def generate(
         self, prompt_ids: list[int], sampling_params: dict[str, Any], request_id: str, **_
     ) -> TokenOutput:
-        return await asyncio.to_thread(self._generate, list(prompt_ids), sampling_params)
+        future = asyncio.get_running_loop().create_future()
+        self.pending.append((list(prompt_ids), dict(sampling_params), future))
+        if self.batcher is None or self.batcher.done():
+            self.batcher = asyncio.create_task(self._drain())
+        return await future
 
     async def update_weights(self, state: dict[str, torch.Tensor], global_steps: int | None = None) -> None:
         with self.lock:

@@ -110,6 +110,8 @@ PUBLISHED_SCORES = [
 #   recipe/smoke/vllm_cpu.yaml);
 # - actor_rollout_ref.rollout.enable_sleep_mode: a field of verl's RolloutConfig (workers/config/rollout.py) that the
 #   packaged YAML leaves out (recipe/smoke/vllm_cpu.yaml);
+# - trainer.v1.sampler.sampler_kwargs.*: passed whole to a custom sampler's constructor (trainer/ppo/v1/trainer_base.py
+#   `_build_replay_buffer`; recipe/replay_buffer.py, recipe/smoke/cpu.yaml);
 # - justrl.*: this recipe's own path variables, used only through interpolation.
 UNDECLARED_BUT_READ = (
     "reward.reward_kwargs.",
@@ -118,6 +120,7 @@ UNDECLARED_BUT_READ = (
     "actor_rollout_ref.rollout.engine_kwargs.vllm.",
     "actor_rollout_ref.rollout.enable_sleep_mode",
     "ray_kwargs.ray_init.",
+    "trainer.v1.sampler.sampler_kwargs.",
     "justrl.",
 )
 
