@@ -1,26 +1,29 @@
 #!/usr/bin/env bash
 # The recipe through verl's real trainer on a tiny model, without a GPU: 2 GRPO steps, then one line
 # `smoke: <steps> steps, score_mean=<x>, grad_norm=<y>, world_size=<ranks>`. See recipe/smoke/run.py.
+#   --learn         the run that shows the recipe learning: 60 steps, held-out accuracy before and after, ending with
+#                   `learn: steps=N val_acc=A0->A1 score=S0->S1 wall=Ts` (recipe/smoke/learn.yaml)
+#   --seed S        with --learn: another seed for the data order, mini-batches and rollout
+#   --control NAME  with --learn: constant or random, a reward that must not learn (recipe/smoke/controls.py)
+#   --model DIR     a local Hugging Face model instead of the tiny one
 #   --gpu           the same on one GPU
 #   --rollout vllm  verl's own vLLM rollout and weight sync instead of the transformers one (on CPU: the vLLM lane's
 #                   environment, tests/vllm_lane.sh)
 #   --stages FILE   a stage list (recipe/stages/), one step a stage
 #   --ablation NAME an ablation of recipe/ablation/
 #   --ray-nodes N   a local Ray cluster of N nodes (ray start --head / --address), verl joining it, one rank a node
-#   WORKDIR         keep the tiny model, data, checkpoints and logs here; a rerun resumes (default: a temporary
-#                   directory, removed afterwards)
+#   WORKDIR         keep the tiny model, data, checkpoints and logs here; a rerun resumes, and a finished run says
+#                   `already complete` (default: a temporary directory, removed afterwards)
 set -euo pipefail
 args=()
 while [[ "${1:-}" == --* ]]; do
   case "$1" in
-    --gpu) args+=(--gpu); shift ;;
-    --rollout) args+=(--rollout "$2"); shift 2 ;;
-    --stages) args+=(--stages "$(realpath "$2")"); shift 2 ;;
-    --ablation) args+=(--ablation "$2"); shift 2 ;;
-    --ray-nodes) args+=(--ray-nodes "$2"); shift 2 ;;
+    --gpu|--learn) args+=("$1"); shift ;;
+    --rollout|--ablation|--ray-nodes|--seed|--control) args+=("$1" "$2"); shift 2 ;;
+    --stages|--model) args+=("$1" "$(realpath "$2")"); shift 2 ;;
     *) break ;;
   esac
 done
+if [[ -n "${WORKDIR:-}" ]]; then args+=(--workdir "$(realpath -m "$WORKDIR")"); fi
 cd "$(dirname "$0")/.."
-if [[ -n "${WORKDIR:-}" ]]; then args+=(--workdir "$WORKDIR"); fi
 exec python -m recipe.smoke.run "${args[@]}" "$@"

@@ -26,10 +26,17 @@ dual clip, rollout-correction weights) and only re-weights its token-mean: verl'
 
 Entropy and KL terms, which JustRL does not use, keep verl 0.9's weighting. Every Ray worker imports this module
 through `actor_rollout_ref.model.external_lib=recipe.policy_loss` (recipe/justrl.yaml).
+
+With `JUSTRL_LOSS_TRACE=DIR` in the workers' environment, every call also appends what it was given and what it
+returned to `DIR/rank<R>-<pid>.jsonl`, so that a test can recompute a real run's loss with verl 0.4's arithmetic
+(`launch/cpu_smoke.sh --learn` passes the variable on; tests/test_recipe_smoke_learn.py). Off by default.
 """
 
 from __future__ import annotations
 
+import json
+import os
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -66,4 +73,28 @@ def compute_policy_loss_verl04(
     responses_here = response_mask.shape[0]
     # n_m / B: this micro-batch's share of the rank's mini-batch, logged so that a run shows the weighting was used.
     metrics["actor/verl04_micro_batch_share"] = responses_here * dp_size / global_batch_size
-    return pg_loss * (global_tokens * responses_here / (tokens_here * global_batch_size)), metrics
+    loss = pg_loss * (global_tokens * responses_here / (tokens_here * global_batch_size))
+    if os.environ.get(TRACE_ENV):
+        _trace(old_log_prob, log_prob, advantages, response_mask, info, loss)
+    return loss, metrics
+
+
+TRACE_ENV = "JUSTRL_LOSS_TRACE"
+
+
+def _trace(old_log_prob, log_prob, advantages, response_mask, info: dict, loss: torch.Tensor) -> None:
+    """One JSON line: this micro-batch's inputs, verl's batch information and the loss returned (see module doc)."""
+    rank = int(os.environ.get("RANK", 0))
+    record = {
+        "rank": rank,
+        "dp_size": int(info.get("dp_size", 1)),
+        "global_batch_size": int(info["global_batch_size"]),
+        "batch_num_tokens": int(info.get("batch_num_tokens") or 0),
+        "loss": loss.item(),
+        **{k: v.detach().float().tolist() for k, v in
+           (("old_log_prob", old_log_prob), ("log_prob", log_prob), ("advantages", advantages))},
+        "response_mask": response_mask.int().tolist(),
+    }  # fmt: skip
+    path = Path(os.environ[TRACE_ENV]) / f"rank{rank}-{os.getpid()}.jsonl"
+    with open(path, "a") as out:
+        out.write(json.dumps(record) + "\n")

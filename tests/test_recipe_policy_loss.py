@@ -1,5 +1,5 @@
 """recipe.policy_loss: verl 0.4's per-micro-batch token-mean, against the formula of the published fork's dp_actor
-written out here, and against verl 0.9's global token-mean, which must differ."""
+(written out in tests/verl04_reference.py), and against verl 0.9's global token-mean, which must differ."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ import pytest
 import torch
 from verl.trainer.ppo.core_algos import get_policy_loss_fn
 from verl.utils.config import omega_conf_to_dataclass
+from verl04_reference import CLIP_C, CLIP_HIGH, CLIP_LOW, v04_rank_loss
 
 from recipe import policy_loss
 from recipe.tools.compose import compose_recipe, recipe_overrides
 
-CLIP_LOW, CLIP_HIGH, CLIP_C = 0.2, 0.28, 10.0
 # Two data-parallel ranks, 4 responses each (global mini-batch 8); micro-batches of unequal sizes and lengths, as
 # dynamic batch size packs them.
 RANKS = [[(1, 9), (3, 2)], [(2, 5), (2, 12)]]  # per rank: (responses, max length) of each micro-batch
@@ -41,22 +41,6 @@ def micro_batches(seed: int = 0) -> list[list[dict[str, torch.Tensor]]]:
             batches.append({"old": old, "new": new, "adv": adv, "mask": mask})
         ranks.append(batches)
     return ranks
-
-
-def v04_rank_loss(batches: list[dict], per_rank_responses: int) -> torch.Tensor:
-    """verl 0.4.0 (JustRL's fork), dp_actor.update_policy with use_dynamic_bsz and token-mean, written out:
-    per micro-batch the dual-clip PPO loss, masked_mean over its own tokens, times len(micro-batch) / mini-batch."""
-    total = torch.zeros(())
-    for b in batches:
-        ratio = torch.exp(torch.clamp(b["new"] - b["old"], -20.0, 20.0))
-        loss1 = -b["adv"] * ratio
-        loss2 = -b["adv"] * torch.clamp(ratio, 1 - CLIP_LOW, 1 + CLIP_HIGH)
-        clipped = torch.maximum(loss1, loss2)
-        dual = torch.minimum(-b["adv"] * CLIP_C, clipped)
-        losses = torch.where(b["adv"] < 0, dual, clipped)
-        token_mean = (losses * b["mask"]).sum() / (b["mask"].sum() + 1e-8)  # verl 0.4 verl_F.masked_mean
-        total = total + token_mean * (len(b["new"]) / per_rank_responses)
-    return total
 
 
 def verl_rank_loss(loss_fn, config, batches: list[dict], dp_size: int, global_tokens: int, global_batch: int):

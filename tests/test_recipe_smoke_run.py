@@ -6,45 +6,15 @@ import os
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import psutil
 import pytest
-from conftest import REPO
+from smoke_runs import logged_steps, ray_like_pids, smoke, smoke_command
 
 from recipe.smoke.run import parse_metrics, ray_temp_dir, run_processes
 from recipe.tools.checkpoints import latest_step, saved_steps
 
 pytestmark = pytest.mark.e2e
-
-
-def ray_like_pids(marker: str) -> set[int]:
-    """Processes of a Ray runtime: named by Ray (`ray::...`, raylet, gcs_server) or naming the run's directory."""
-    pids = set()
-    for proc in psutil.process_iter(["pid", "name", "cmdline"]):
-        cmdline = " ".join(proc.info["cmdline"] or [])
-        if (
-            cmdline.startswith(("ray::", "ray-dashboard"))
-            or proc.info["name"] in ("raylet", "gcs_server")
-            or marker in cmdline
-        ):
-            pids.add(proc.info["pid"])
-    return pids
-
-
-def smoke_command(workdir: Path, *args: str) -> tuple[list[str], dict[str, str]]:
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}", "WORKDIR": str(workdir)}
-    return ["bash", str(REPO / "launch" / "cpu_smoke.sh"), *args], env
-
-
-def smoke(workdir: Path, *args: str) -> subprocess.CompletedProcess:
-    command, env = smoke_command(workdir, *args)
-    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=900)
-
-
-def logged_steps(stdout: str) -> list[int]:
-    """Training steps verl logged, in order (validation-only lines carry no grad_norm)."""
-    return [p[0] for p in map(parse_metrics, stdout.splitlines()) if p and "actor/grad_norm" in p[1]]
 
 
 @pytest.fixture(scope="module")

@@ -99,3 +99,14 @@ def test_two_grpo_steps_through_verls_vllm_rollout_and_weight_sync(tmp_path):
         assert "timing_s/update_weights" in metrics
         assert metrics["training/rollout_probs_diff_max"] < 0.05
         assert metrics["training/rollout_actor_probs_pearson_corr"] > 0.999
+
+
+def test_the_learning_run_learns_through_verls_vllm_rollout(tmp_path):
+    """`launch/cpu_smoke.sh --learn --rollout vllm`: the recipe's learning run (tests/test_recipe_smoke_learn.py) with
+    verl's own rollout and weight sync: held-out accuracy rises as it does with the transformers rollout."""
+    from smoke_runs import smoke
+    from test_recipe_smoke_learn import learned
+
+    a0, a1, s0, s1 = learned(smoke(tmp_path, "--learn", "--rollout", "vllm"))
+    assert a1 - a0 >= 0.3 and a1 >= 0.6, (a0, a1)
+    assert s1 > s0

@@ -1,22 +1,30 @@
 """The whole JustRL recipe through verl's real trainer on a tiny model, without a GPU (launch/cpu_smoke.sh).
 
-    python -m recipe.smoke.run [--gpu] [--rollout hf|vllm] [--workdir DIR] [--ablation NAME] [--ray-nodes N]
+    python -m recipe.smoke.run [--learn [--seed S] [--control constant|random]] [--gpu] [--rollout hf|vllm]
+                               [--workdir DIR] [--model DIR] [--ablation NAME] [--ray-nodes N]
                                [--stages FILE [--stage-steps N]] [Hydra overrides...]
 
-1. Builds a tiny Qwen2 and its tokenizer locally (recipe/smoke/tiny_model.py) and teaches it, with a few seconds of
-   supervised steps, to answer "What is a + b?" as `\\boxed{c}`, right only part of the time. The strict reward then
-   scores its samples both +1 and -1, so GRPO's group-normalised advantages are not all zero and a gradient flows.
-2. Writes the toy task with data_prep's own code, in verl's schema: a DAPO-style training file
-   (data_source "math_dapo", the strict verifier) and three validation files named as the recipe expects.
-3. Runs `python -m verl.trainer.main_ppo` on the SAME recipe (recipe/justrl.yaml) and reward module as
-   launch/deepseek.sh, with recipe/smoke/cpu.yaml shrinking sizes and loading the CPU layer (recipe/cpu/platform.py,
-   recipe/cpu/hf_rollout.py, see recipe/cpu/README.md) through verl's VERL_USE_EXTERNAL_MODULES.
-4. Prints verl's per-step metrics as they come, then one line:
+1. Writes the toy task (recipe/smoke/toy_task.py: "What is a + b?") with data_prep's own code, in verl's schema, and
+   takes the tiny base model (a Qwen2 of about 100k parameters that knows the sums but writes `\\boxed{c}` only one
+   time in four) from the per-machine cache, building it once (about 20 s).
+2. Runs verl's trainer (`python -m recipe.tools.train`: the launch preflight, then `verl.trainer.main_ppo`) on the SAME
+   recipe (recipe/justrl.yaml) and reward module as launch/deepseek.sh, with recipe/smoke/cpu.yaml shrinking sizes
+   and loading the CPU layer (recipe/cpu/platform.py, recipe/cpu/hf_rollout.py, see recipe/cpu/README.md) through
+   verl's VERL_USE_EXTERNAL_MODULES. TensorBoard events go to `<workdir>/tensorboard_log/justrl/<experiment>`.
+3. Prints verl's per-step metrics as they come, then one line:
    `smoke: <steps> steps, score_mean=<x>, grad_norm=<y>, world_size=<ranks>`; exit 0 only if every step ran with
-   the strict reward.
-   Ray and every process it started are stopped afterwards, on success and on failure.
+   the strict reward. Ray and every process it started are stopped afterwards, on success and on failure.
 
-It saves a checkpoint after every step: run again with the same --workdir and it resumes, as a real run does.
+`--learn` is the run that shows the recipe learning (recipe/smoke/learn.yaml): 60 GRPO steps of 8 prompts x 8
+samples on two ranks, validated on 20 held-out problems before and after, ending with
+`learn: steps=N val_acc=A0->A1 score=S0->S1 wall=Ts` (S: the mean strict score of the first and the last 5 steps,
+recomputed from verl's rollout dumps). `--seed S` reseeds the data order, the mini-batch order and the rollout
+(the base model stays the same); `--control constant|random` replaces the training reward by a control that must not
+learn (recipe/smoke/controls.py). Each variant is its own experiment (`cpu-learn[-random][-seedS]`).
+
+It saves checkpoints as it goes: run again with the same --workdir and it resumes, as a real run does; a finished run
+says `already complete: step N of N` and exits 0 without starting Ray.
+`--model DIR` trains a local Hugging Face model instead of the tiny one (lengths may need overrides).
 `--stages FILE` runs a stage list (recipe/stages/, recipe/tools/stages.py) with one step a stage; `--ablation NAME`
 an ablation of recipe/ablation/ (the smoke's sizes win where both set one, e.g. BroRL's 512 samples a prompt).
 `--ray-nodes N` starts a local Ray cluster of N nodes and has verl join it, one training rank a node
@@ -31,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -41,60 +50,17 @@ import tempfile
 import time
 from pathlib import Path
 
-import pyarrow as pa
-import pyarrow.parquet as pq
-
-from data_prep.benchmarks import convert
-from data_prep.dapo_math import prepare
-from data_prep.files import write_rows_atomic
-from data_prep.schema import user_prompt
-from recipe.protocol import RECIPE_DIR, TRAIN_VALIDATION
+from recipe.protocol import RECIPE_DIR, TRAIN_SOURCE
+from recipe.smoke import toy_task
 from recipe.smoke.cluster import JOIN_OVERRIDES, start_local_cluster
+from recipe.smoke.controls import CONTROLS
 from recipe.tools.compose import ablations
 
-SUMS = [(a, b) for a in range(3) for b in range(3)]  # answers 0..4: learnable in seconds, not mastered
 METRIC = re.compile(r"([\w/@.-]+):(-?[\d.]+(?:e[-+]?\d+)?|nan|inf)")
 STEP = re.compile(r"(?<![\w/])step:\d+ - ")
 VERIFIER = re.compile(r"'verifier': '(\w+)'")  # in the config verl's TaskRunner prints at start-up
-
-
-def toy_problem(a: int, b: int) -> str:
-    return f"What is {a} + {b}?"
-
-
-def write_toy_data(data_dir: Path) -> None:
-    """Training and validation parquets for the toy task, through data_prep's own converters."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    source = data_dir / "toy_source.parquet"
-    rows = [
-        {"prompt": [{"content": toy_problem(a, b), "role": "user"}], "reward_model": {"ground_truth": str(a + b)}}
-        for a, b in SUMS
-    ]
-    pq.write_table(pa.Table.from_pylist(rows), source)
-    prepare(str(source), str(data_dir / "dapo_math_17k.parquet"))
-    val_source = data_dir / "toy_val_source.parquet"
-    pq.write_table(
-        pa.Table.from_pylist([{"problem": toy_problem(a, b), "answer": str(a + b)} for a, b in ((1, 2), (2, 2))]),
-        val_source,
-    )
-    for name in TRAIN_VALIDATION:
-        write_rows_atomic(data_dir / "benchmarks" / f"{name}.parquet", convert(name, str(val_source)))
-
-
-def build_policy(model_dir: Path, steps: int = 60, seed: int = 0) -> None:
-    """A tiny Qwen2 taught the answer format (and some of the answers) by a few supervised steps."""
-    from recipe.smoke.tiny_model import build_model, teach
-
-    model, tokenizer = build_model(model_dir, seed=seed)
-    examples = []
-    for a, b in SUMS:
-        messages = user_prompt(toy_problem(a, b))
-        prompt = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
-        prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
-        answer_ids = tokenizer(f"\\boxed{{{a + b}}}", add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
-        examples.append((prompt_ids, answer_ids))
-    teach(model, examples, steps=steps, seed=seed)
-    model.save_pretrained(model_dir)
+COMPLETE = re.compile(r"^already complete: step (\d+) of (\d+)")
+HELD_OUT_ACC = re.compile(rf"val-core/{TRAIN_SOURCE}/acc/mean@\d+")
 
 
 def parse_metrics(line: str) -> tuple[int, dict[str, float]] | None:
@@ -108,6 +74,7 @@ def parse_metrics(line: str) -> tuple[int, dict[str, float]] | None:
 
 
 RUN_MARKER = "JUSTRL_SMOKE_RUN"  # set in verl's environment; Ray's raylet, GCS and workers all inherit it
+PASSED_ON = ("JUSTRL_LOSS_TRACE",)  # to the workers when set: recipe/policy_loss.py's trace of every micro-batch
 
 
 def run_processes(marker: str) -> list:
@@ -161,13 +128,43 @@ def ray_temp_dir(workdir: Path) -> Path:
     return Path(tempfile.gettempdir()) / f"justrl-ray-{digest}"
 
 
-def prepare_workdir(workdir: Path) -> None:
-    """The toy data, and the tiny model unless an earlier run in `workdir` built it (a rerun resumes on it)."""
+def prepare_workdir(workdir: Path, model: Path | None = None) -> Path:
+    """The toy data, and the model: `model` as given, or the tiny base model (reused from an earlier run in
+    `workdir`, else from the per-machine cache, recipe/smoke/toy_task.py). Returns the model's path."""
     start = time.monotonic()
-    write_toy_data(workdir / "data")
-    if not (workdir / "model" / "config.json").is_file():
-        build_policy(workdir / "model")
-    print(f"smoke: tiny model and toy data ready in {time.monotonic() - start:.0f} s ({workdir})", flush=True)
+    toy_task.write_data(workdir / "data")
+    if model is not None:
+        if not (model / "config.json").is_file():
+            raise FileNotFoundError(f"--model {model}: no config.json there (a Hugging Face model directory)")
+        how = f"model {model}"
+    elif (workdir / "model" / "config.json").is_file():
+        model, how = workdir / "model", f"tiny model of an earlier run in {workdir / 'model'}"
+    else:
+        model, how = workdir / "model", "tiny model " + toy_task.cached_base_model(workdir / "model")
+    print(f"smoke: toy data written, {how} ({time.monotonic() - start:.0f} s)", flush=True)
+    return model
+
+
+def experiment(learn: bool, control: str | None, seed: int | None) -> str | None:
+    """The experiment name of a learning run variant (each its own checkpoints and logs), None for the plain smoke."""
+    if not learn:
+        return None
+    return "cpu-learn" + (f"-{control}" if control else "") + (f"-seed{seed}" if seed is not None else "")
+
+
+def learn_overrides(workdir: Path, control: str | None, seed: int | None) -> list[str]:
+    """The learning run's variant: its experiment, where verl dumps its rollouts, its control reward and seeds."""
+    name = experiment(True, control, seed)
+    overrides = [f"trainer.experiment_name={name}", f"trainer.rollout_data_dir={workdir / 'rollouts' / name}"]
+    if control:
+        overrides += [
+            "reward.custom_reward_function.path=pkg://recipe.smoke.controls",
+            f"+reward.custom_reward_function.reward_kwargs.control={control}",
+        ]
+    if seed is not None:  # the data order, the mini-batch order and the rollout's sampling
+        overrides += [f"data.seed={seed}", f"actor_rollout_ref.actor.data_loader_seed={seed}",
+                      f"actor_rollout_ref.rollout.seed={seed}"]  # fmt: skip
+    return overrides
 
 
 def run(
@@ -179,31 +176,47 @@ def run(
     ablation: str | None = None,
     ray_nodes: int = 1,
     rollout: str = "hf",
+    learn: bool = False,
+    control: str | None = None,
+    seed: int | None = None,
+    model: Path | None = None,
+    started: float | None = None,
 ) -> int:
     """One smoke run, or with `stages` every stage of a stage list (recipe/tools/stages.py), `stage_steps` each.
     `ablation` selects recipe/ablation/NAME.yaml, applied before the smoke's sizes (which win where both set one)."""
-    prepare_workdir(workdir)
+    started = time.monotonic() if started is None else started
+    model = prepare_workdir(workdir, model)
     if ablation is not None:
         overrides = [f"+ablation@_global_={ablation}", *overrides]
+    if learn:
+        overrides = [*learn_overrides(workdir, control, seed), *overrides]
+    settings = dict(gpu=gpu, ray_nodes=ray_nodes, rollout=rollout, learn=learn, model=model, started=started)
     if stages is None:
-        return train(workdir, gpu, overrides, ray_nodes, rollout)
+        return train(workdir, overrides, **settings)
     from dataclasses import replace
 
     from recipe.tools.stages import load_stages, run_stages
 
     shrunk = [replace(stage, steps=stage_steps) for stage in load_stages(stages)]
     root = workdir / "checkpoints" / "stages" / stages.stem
-    return run_stages(
-        shrunk, root, lambda stage_overrides: train(workdir, gpu, [*overrides, *stage_overrides], ray_nodes, rollout)
-    )
+    return run_stages(shrunk, root, lambda stage_overrides: train(workdir, [*overrides, *stage_overrides], **settings))
 
 
-def train(workdir: Path, gpu: bool, overrides: list[str], ray_nodes: int = 1, rollout: str = "hf") -> int:
+def train(
+    workdir: Path,
+    overrides: list[str],
+    gpu: bool = False,
+    ray_nodes: int = 1,
+    rollout: str = "hf",
+    learn: bool = False,
+    model: Path | None = None,
+    started: float | None = None,
+) -> int:
     """verl's trainer on the recipe and the tiny model, after the launch preflight; Ray stopped afterwards. With
     `ray_nodes` > 1, verl joins a local cluster of that many nodes (recipe/smoke/cluster.py), one training rank each.
     `rollout`: "hf" (recipe/cpu/hf_rollout.py) or "vllm" (verl's own; on CPU with recipe/smoke/vllm_cpu.yaml)."""
-    data_dir, model_dir, ray_dir = workdir / "data", workdir / "model", ray_temp_dir(workdir)
-    start = time.monotonic()
+    data_dir, ray_dir = workdir / "data", ray_temp_dir(workdir)
+    started = time.monotonic() if started is None else started
 
     # What every verl process needs, Ray workers included: on a cluster started elsewhere (launch/slurm.sbatch, a
     # user's `ray start`) workers inherit their raylet's environment, not the driver's ("Distributed package doesn't
@@ -217,6 +230,7 @@ def train(workdir: Path, gpu: bool, overrides: list[str], ray_nodes: int = 1, ro
     if not gpu:
         # No engine is registered for device "cpu": run the CUDA engine class, whose tensors the platform keeps on CPU.
         worker_env.update(VERL_PLATFORM="cpu", VERL_ENGINE_DEVICE="cuda", VERL_ENGINE_VENDOR="nvidia")
+    worker_env.update({k: os.environ[k] for k in PASSED_ON if os.environ.get(k)})
     env = {**os.environ, **worker_env, "RAY_DEDUP_LOGS": "0", "HYDRA_FULL_ERROR": "1", "PYTHONUNBUFFERED": "1"}
     env[RUN_MARKER] = str(ray_dir)
     runtime_env = [f'+ray_kwargs.ray_init.runtime_env.env_vars.{k}="{v}"' for k, v in worker_env.items()]
@@ -229,26 +243,27 @@ def train(workdir: Path, gpu: bool, overrides: list[str], ray_nodes: int = 1, ro
     else:
         # a Ray instance of its own: left to itself, ray.init joins any cluster `ray start` left on this machine
         ray_args = ["+ray_kwargs.ray_init.address=local", f"+ray_kwargs.ray_init._temp_dir={ray_dir}"]
-    smoke = "gpu" if gpu else "[cpu,vllm_cpu]" if rollout == "vllm" else "cpu"
+    overlays = ["gpu" if gpu else "cpu", *(["vllm_cpu"] if rollout == "vllm" and not gpu else []),
+                *(["learn"] if learn else []), *(["learn_vllm"] if learn and rollout == "vllm" else [])]  # fmt: skip
+    smoke = overlays[0] if len(overlays) == 1 else f"[{','.join(overlays)}]"
     if gpu and rollout == "vllm":
         overrides = ["actor_rollout_ref.rollout.name=vllm", *overrides]
     args = [
         "--config-path", str(RECIPE_DIR), "--config-name", "justrl",
         "base_model=deepseek", *ablation, f"+smoke@_global_={smoke}",
-        f"actor_rollout_ref.model.path={model_dir}",
+        f"actor_rollout_ref.model.path={model or workdir / 'model'}",
         f"justrl.data_dir={data_dir}", f"justrl.checkpoint_dir={workdir / 'checkpoints'}",
         *ray_args,
         *runtime_env,
         f"hydra.run.dir={workdir / 'hydra'}",
         *(o for o in overrides if o not in ablation),
     ]  # fmt: skip
-    # as launch/common.sh: the preflight checks, says where training resumes from and prepares the checkpoints
-    preflight = subprocess.run([sys.executable, "-m", "recipe.tools.preflight", *args], env=env, cwd=workdir)
-    if preflight.returncode != 0:
-        return preflight.returncode
-    command = [sys.executable, "-m", "verl.trainer.main_ppo", *args]
+    # as launch/common.sh: the preflight (which says where training resumes from, or that the run is complete), then
+    # verl's trainer in the same process
+    command = [sys.executable, "-m", "recipe.tools.train", *args]
     steps: dict[int, dict[str, float]] = {}
     verifiers: set[str] = set()
+    complete = None
     proc = None
     try:
         if ray_nodes > 1 and not joining:
@@ -264,6 +279,7 @@ def train(workdir: Path, gpu: bool, overrides: list[str], ray_nodes: int = 1, ro
         for line in proc.stdout:
             sys.stdout.write(line)
             verifiers.update(VERIFIER.findall(line))
+            complete = complete or COMPLETE.match(line)
             parsed = parse_metrics(line.strip())
             if parsed and "actor/grad_norm" in parsed[1]:
                 steps[parsed[0]] = parsed[1]
@@ -274,32 +290,98 @@ def train(workdir: Path, gpu: bool, overrides: list[str], ray_nodes: int = 1, ro
             proc.wait(timeout=30)
         if stopped:
             print(f"smoke: stopped {stopped} leftover Ray process(es)", flush=True)
-    return summarize(steps, verifiers, returncode, time.monotonic() - start, world_size=ray_nodes)
+    name = _last_override(overrides, "trainer.experiment_name", "cpu-learn" if learn else "cpu-smoke")
+    if returncode == 0 and (complete or learn):  # the whole run from its own logs: resumed attempts, or none now
+        steps = logged_run(workdir / "tensorboard_log" / "justrl" / name) or steps
+    seconds = time.monotonic() - started
+    if learn:
+        return summarize_learning(steps, workdir / "rollouts" / name, returncode, seconds)
+    return summarize(steps, verifiers, returncode, seconds, world_size=ray_nodes, complete=bool(complete))
+
+
+def _last_override(overrides: list[str], key: str, default: str) -> str:
+    values = [o.split("=", 1)[1] for o in overrides if o.startswith(f"{key}=")]
+    return values[-1] if values else default
+
+
+def logged_run(tensorboard_dir: Path) -> dict[int, dict[str, float]]:
+    """{step: metrics} from a run's TensorBoard events (every attempt of a resumed run)."""
+    from eval.dynamics import read_tensorboard
+
+    steps: dict[int, dict[str, float]] = {}
+    for metric, points in read_tensorboard(tensorboard_dir).items():
+        for step, value in points.items():
+            steps.setdefault(step, {})[metric] = value
+    return steps
+
+
+def true_scores(rollout_dir: Path) -> dict[int, float]:
+    """{step: mean strict score} of the training responses verl dumped (`trainer.rollout_data_dir`), scored again by
+    the recipe's reward: the policy's real score, whatever reward a control trained it on."""
+    from reward.score import compute_score
+
+    scores = {}
+    for path in rollout_dir.glob("*.jsonl"):
+        rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        if rows:
+            values = [compute_score(TRAIN_SOURCE, r["output"], r["gts"])["score"] for r in rows]
+            scores[int(path.stem)] = sum(values) / len(values)
+    return scores
+
+
+def summarize_learning(steps: dict[int, dict[str, float]], rollout_dir: Path, returncode: int, seconds: float) -> int:
+    """The closing `learn:` line; 0 only if verl finished and validated before and after training."""
+    val = {step: v for step, metrics in steps.items() for k, v in metrics.items() if HELD_OUT_ACC.fullmatch(k)}
+    trained = sorted(s for s, m in steps.items() if "actor/grad_norm" in m)
+    scores = true_scores(rollout_dir)
+    if returncode != 0 or not trained or len(val) < 2 or not scores:
+        print(f"learn: FAILED (verl exited {returncode}, {len(trained)} training steps, {len(val)} validations, "
+              f"{seconds:.0f} s)")  # fmt: skip
+        return returncode or 1
+    first, last = sorted(scores)[:5], sorted(scores)[-5:]
+    s0, s1 = (sum(scores[s] for s in part) / len(part) for part in (first, last))
+    print(
+        f"learn: steps={trained[-1]} val_acc={val[min(val)]:.3f}->{val[max(val)]:.3f} score={s0:.3f}->{s1:.3f} "
+        f"wall={seconds:.0f}s"
+    )
+    return 0
 
 
 def summarize(
-    steps: dict[int, dict[str, float]], verifiers: set[str], returncode: int, seconds: float, world_size: int
+    steps: dict[int, dict[str, float]],
+    verifiers: set[str],
+    returncode: int,
+    seconds: float,
+    world_size: int,
+    complete: bool = False,
 ) -> int:
     """Print the run's figures and the closing `smoke:` line; 0 only if verl finished and logged training steps.
     `world_size`: the training ranks (trainer.nnodes x trainer.n_gpus_per_node, one per logical GPU)."""
+    steps = {s: m for s, m in steps.items() if "actor/grad_norm" in m}
     if returncode != 0 or not steps:
         print(f"smoke: FAILED (verl exited {returncode}, {len(steps)} training steps logged, {seconds:.0f} s)")
         return returncode or 1
     score = sum(s["critic/score/mean"] for s in steps.values()) / len(steps)
     grad = max(s["actor/grad_norm"] for s in steps.values())
     lows, highs = {s["critic/score/min"] for s in steps.values()}, {s["critic/score/max"] for s in steps.values()}
-    print(
-        f"smoke: reward verifier={','.join(sorted(verifiers)) or '?'}, training scores in "
-        f"[{min(lows):g}, {max(highs):g}], {seconds:.0f} s wall"
-    )
+    if not complete:
+        print(
+            f"smoke: reward verifier={','.join(sorted(verifiers)) or '?'}, training scores in "
+            f"[{min(lows):g}, {max(highs):g}], {seconds:.0f} s wall"
+        )
     print(f"smoke: {len(steps)} steps, score_mean={score:.3f}, grad_norm={grad:.4g}, world_size={world_size}")
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
+    started = time.monotonic()
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--learn", action="store_true", help="the learning run (recipe/smoke/learn.yaml)")
+    parser.add_argument("--seed", type=int, help="with --learn: reseed data order, mini-batches and rollout")
+    parser.add_argument("--control", choices=CONTROLS, help="with --learn: a control reward that must not learn")
     parser.add_argument("--gpu", action="store_true", help="verl's CUDA platform on one GPU instead of the CPU layer")
     parser.add_argument("--workdir", help="keep the model, data and logs here (default: a temporary dir, removed)")
+    parser.add_argument("--model", type=Path, help="a local Hugging Face model instead of the tiny one")
     parser.add_argument("--rollout", choices=["hf", "vllm"], default="hf", help="transformers (default) or verl's vLLM")
     parser.add_argument("--ablation", choices=ablations(), help="an ablation of recipe/ablation/ on the smoke")
     parser.add_argument("--ray-nodes", type=int, default=1, help="a local Ray cluster of N nodes, one rank each")
@@ -307,6 +389,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stage-steps", type=int, default=1, help="training steps of each stage (default 1)")
     parser.add_argument("overrides", nargs="*", help="extra Hydra overrides")
     args = parser.parse_args(argv)
+    if (args.seed is not None or args.control) and not args.learn:
+        parser.error("--seed and --control belong to the learning run: add --learn")
     # A SIGTERM (timeout, scheduler) becomes a normal exit, so the `finally` blocks stop Ray and clean up.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="justrl-smoke-", dir="/tmp"))
@@ -321,7 +405,15 @@ def main(argv: list[str] | None = None) -> int:
             args.ablation,
             args.ray_nodes,
             args.rollout,
+            learn=args.learn,
+            control=args.control,
+            seed=args.seed,
+            model=args.model.resolve() if args.model else None,
+            started=started,
         )
+    except FileNotFoundError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     finally:
         if not args.workdir:
             shutil.rmtree(workdir, ignore_errors=True)

@@ -1,0 +1,75 @@
+"""Running launch/cpu_smoke.sh from the tests, and reading what it printed (tests/test_recipe_smoke_*.py)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import psutil
+from conftest import REPO
+
+from recipe.smoke.run import parse_metrics
+
+
+def ray_like_pids(marker: str) -> set[int]:
+    """Processes of a Ray runtime: named by Ray (`ray::...`, raylet, gcs_server) or naming the run's directory."""
+    pids = set()
+    for proc in psutil.process_iter(["pid", "name", "cmdline"]):
+        cmdline = " ".join(proc.info["cmdline"] or [])
+        if (
+            cmdline.startswith(("ray::", "ray-dashboard"))
+            or proc.info["name"] in ("raylet", "gcs_server")
+            or marker in cmdline
+        ):
+            pids.add(proc.info["pid"])
+    return pids
+
+
+def smoke_command(workdir: Path, *args: str) -> tuple[list[str], dict[str, str]]:
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}", "WORKDIR": str(workdir)}
+    return ["bash", str(REPO / "launch" / "cpu_smoke.sh"), *args], env
+
+
+SILENCE_S = 600  # a run that prints nothing for this long is stuck; a slow machine only prints more slowly
+
+
+def run_with_progress(command: list[str], env: dict[str, str], silence_s: float = SILENCE_S):
+    """`subprocess.run(command, capture_output=True, text=True)`, but with a limit on silence instead of on wall time:
+    the run is killed, and the test fails, only when it has printed nothing for `silence_s` seconds."""
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    chunks: dict[str, list[str]] = {"out": [], "err": []}
+    last = [time.monotonic()]
+
+    def pump(stream, key):
+        for line in stream:
+            chunks[key].append(line)
+            last[0] = time.monotonic()
+
+    readers = [threading.Thread(target=pump, args=(proc.stdout, "out"), daemon=True),
+               threading.Thread(target=pump, args=(proc.stderr, "err"), daemon=True)]  # fmt: skip
+    for reader in readers:
+        reader.start()
+    while proc.poll() is None:
+        if time.monotonic() - last[0] > silence_s:
+            proc.kill()
+            proc.wait()
+            raise AssertionError(f"{command}: no output for {silence_s:.0f} s; killed. Last lines:\n"
+                                 + "".join(chunks["out"][-30:] + chunks["err"][-30:]))  # fmt: skip
+        time.sleep(1)
+    for reader in readers:
+        reader.join()
+    return subprocess.CompletedProcess(command, proc.returncode, "".join(chunks["out"]), "".join(chunks["err"]))
+
+
+def smoke(workdir: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    command, full_env = smoke_command(workdir, *args)
+    return run_with_progress(command, {**full_env, **(env or {})})
+
+
+def logged_steps(stdout: str) -> list[int]:
+    """Training steps verl logged, in order (validation-only lines carry no grad_norm)."""
+    return [p[0] for p in map(parse_metrics, stdout.splitlines()) if p and "actor/grad_norm" in p[1]]
