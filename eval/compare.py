@@ -6,6 +6,8 @@ Per benchmark and on the average over benchmarks: avg@N of A and of B, the diffe
 interval from a paired bootstrap over problems (problems resampled with replacement, the same draw for A and B; for
 the average, every benchmark resampled in each draw), seeded; then the problems that one solved at least once and the
 other never did. Both evaluations must cover the same problems of a benchmark (it is compared on the ones they share).
+A benchmark graded in part or not at all in either folder is a warning naming the folder (eval/coverage.py), and one
+that is not complete in both is left out of the comparison.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from data_prep.files import atomic_output
+from eval.coverage import coverages, incomplete
 from eval.curves import per_problem
 from eval.run_layout import RunLayout
 from eval.store import read_records
@@ -46,7 +49,10 @@ def bootstrap(pairs: list[tuple[np.ndarray, np.ndarray]], resamples: int, seed: 
 def compare(dir_a: Path, dir_b: Path, resamples: int = 10_000, seed: int = 0) -> tuple[list[dict], dict | None]:
     """One row per benchmark both graded, and the row of their average (None if they share no benchmark)."""
     rows, pairs = [], []
+    complete_a, complete_b = ({n for n, c in coverages(d).items() if c.status == "complete"} for d in (dir_a, dir_b))
     for k, name in enumerate(BENCHMARKS):
+        if name not in complete_a & complete_b:
+            continue
         acc_a, acc_b = accuracies(dir_a, name), accuracies(dir_b, name)
         a, b, shared = paired(acc_a, acc_b)
         if not shared:
@@ -73,6 +79,7 @@ def compare(dir_a: Path, dir_b: Path, resamples: int = 10_000, seed: int = 0) ->
 
 
 def markdown(dir_a: Path, dir_b: Path, rows: list[dict], average: dict) -> str:
+    starred = any(r["low"] > 0 or r["high"] < 0 for r in [*rows, average])
     lines = [f"# {dir_b} (B) against {dir_a} (A)", "",
              "| benchmark | problems | A avg@N | B avg@N | B - A | 95% CI | solved only by A | solved only by B |",
              "|---|---|---|---|---|---|---|---|"]  # fmt: skip
@@ -81,7 +88,8 @@ def markdown(dir_a: Path, dir_b: Path, rows: list[dict], average: dict) -> str:
         sign = " *" if r["low"] > 0 or r["high"] < 0 else ""
         lines.append(f"| {r['benchmark']} | {r['problems']} | {r['a']:.2f} | {r['b']:.2f} | {r['diff']:+.2f}{sign} | "
                      f"[{r['low']:+.2f}, {r['high']:+.2f}] | {only[0]} | {only[1]} |")  # fmt: skip
-    return "\n".join(lines) + "\n\n* the interval excludes 0. Problems are listed by index.\n"
+    note = "* the interval excludes 0. " if starred else ""
+    return "\n".join(lines) + f"\n\n{note}Problems are listed by index.\n"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -92,9 +100,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--output", type=Path, help="also write the table here (Markdown)")
     args = parser.parse_args(argv)
+    for line in (line for folder in (args.a, args.b) for line in incomplete(folder)):
+        print(f"warning: {line}; left out of the comparison", file=sys.stderr)
     rows, average = compare(args.a, args.b, args.resamples, args.seed)
     if average is None:
-        print(f"error: {args.a} and {args.b} have no graded benchmark in common; run eval.grade", file=sys.stderr)
+        print(
+            f"error: {args.a} and {args.b} have no completely graded benchmark in common; run eval.grade",
+            file=sys.stderr,
+        )
         return 2
     table = markdown(args.a, args.b, rows, average)
     print(table)

@@ -5,6 +5,8 @@
 For k = 1, 2, 4, ... up to N (the samples per problem), the unbiased pass@k (Chen et al. 2021) averaged over the
 benchmark's problems, read from each evaluation's grades (eval.grade). This is ProRL's reasoning-boundary analysis:
 the base model against a JustRL checkpoint, for example. Writes DIR/passk_<BENCHMARK>.png and prints the table.
+An input folder with no grades at all is an error naming it; a benchmark graded in part, or not at all, in one of
+them is a warning naming the folder and the benchmark (eval/coverage.py).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
+from eval.coverage import coverages, incomplete
 from eval.plots import figure, save_png
 from eval.run_layout import RunLayout
 from eval.store import read_records
@@ -74,10 +77,13 @@ def main(argv: list[str] | None = None) -> int:
     labels = args.label or [d.name for d in args.input_dir]
     if len(labels) != len(args.input_dir):
         parser.error("give one --label per --input-dir")
-    found = curves(args.input_dir)
-    if not found:
-        print(f"error: no grades under {', '.join(map(str, args.input_dir))}; run eval.grade first", file=sys.stderr)
+    empty = [str(d) for d in args.input_dir if not any(c.graded for c in coverages(d).values())]
+    if empty:
+        print(f"error: no grades under {', '.join(empty)}; run eval.grade first", file=sys.stderr)
         return 2
+    for line in (line for d in args.input_dir for line in incomplete(d)):
+        print(f"warning: {line}; its curve covers the graded samples only, or is missing", file=sys.stderr)
+    found = curves(args.input_dir)
     for name, row in found.items():
         path = args.output_dir / f"passk_{name}.png"
         plot(name, labels, row, path)

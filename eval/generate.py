@@ -124,12 +124,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {err}", file=sys.stderr)
             return 2
 
-    from transformers import AutoTokenizer
-
     try:
-        model = resolve_model(args.model, layout)
+        model = resolve_model(args.model, layout)  # a missing directory is named before transformers is imported
+        from transformers import AutoTokenizer
+
         tokenizer = AutoTokenizer.from_pretrained(model)
-    except (OSError, ValueError, subprocess.CalledProcessError) as err:
+    except (OSError, ValueError, subprocess.CalledProcessError) as err:  # FileNotFoundError: a missing directory
         print(f"error: cannot load the model {args.model!r}: {str(err).strip().splitlines()[0]}", file=sys.stderr)
         return 2
     with contextlib.ExitStack() as engines:  # the engines stop however this ends

@@ -7,6 +7,12 @@ k in 1, 4, 8, 16, 32 up to N, solve-none and solve-all (share of problems no / e
 (share of samples with no boxed answer), mean response length in tokens; then the average over benchmarks. The
 published row is picked from the model name recorded in the generations, or named with --published. Writes
 DIR/report.md and DIR/report.png, and prints the table.
+
+Each row says how much is graded (problems, and samples graded of generated; eval/coverage.py). A benchmark graded in
+part is marked PARTIAL and one generated but never graded is listed as UNGRADED; neither is compared with a published
+number, nor is an evaluation with fewer problems or samples than the protocol's, and the average is compared only when
+all nine benchmarks are. The exit status is 0 only when every benchmark in the folder is completely graded (1
+otherwise, after writing the report), so a script cannot mistake a partial report for a finished one.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import sys
 from pathlib import Path
 
 from data_prep.files import atomic_output
+from eval.coverage import Coverage, coverages
 from eval.curves import pass_at_k, per_problem
 from eval.plots import figure, save_png
 from eval.run_layout import RunLayout
@@ -44,15 +51,16 @@ def summarize(grades: list[dict]) -> dict:
     }
 
 
-def load(layout: RunLayout) -> tuple[dict[str, dict], set[tuple[str, str | None]]]:
-    """Each benchmark's figures, and the (protocol, verifier) pairs its grades were made under."""
+def load(layout: RunLayout) -> tuple[dict[str, dict], dict[str, Coverage], set[tuple[str, str | None]]]:
+    """Each graded benchmark's figures, every benchmark's coverage, and the (protocol, verifier) pairs of the grades."""
     found, grading = {}, set()
-    for name in BENCHMARKS:
+    covered = coverages(layout.root)
+    for name in covered:
         grades = list(read_records(layout.grades(name)))
         if grades:
             found[name] = summarize(grades)
             grading |= {(g.get("protocol", "unrecorded"), g.get("verifier")) for g in grades}
-    return found, grading
+    return found, covered, grading
 
 
 def grading_title(grading: set[tuple[str, str | None]]) -> tuple[str, bool]:
@@ -72,30 +80,49 @@ def recorded_model(layout: RunLayout) -> str | None:
     return None
 
 
-def markdown(results: dict[str, dict], published: str | None, comparable: bool = True) -> str:
-    """The table; without `comparable` grading the published numbers are shown but no delta (marked n/c)."""
+def markdown(
+    results: dict[str, dict],
+    published: str | None,
+    comparable: bool = True,
+    covered: dict[str, Coverage] | None = None,
+) -> str:
+    """The table; without `comparable` grading the published numbers are shown but no delta (marked n/c), and so for
+    a benchmark that is partial or short of the protocol (see `covered`); an ungraded one is a row of its own."""
     ref = PUBLISHED.get(published or "", {})
+    covered = covered or {}
     ks = [k for k in KS if any(k in r["pass"] for r in results.values())]
-    head = ["benchmark", "N", "avg@N", f"published ({published})" if published else "published", "delta"]
-    head += [f"pass@{k}" for k in ks] + ["solve-none", "solve-all", "format err", "timed out", "mean tokens"]
+    head = ["benchmark", "problems", "graded", "N", "avg@N", f"published ({published})" if published else "published"]
+    head += ["delta", *(f"pass@{k}" for k in ks), "solve-none", "solve-all", "format err", "timed out", "mean tokens"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
 
     def fmt(x: float | None) -> str:
         return "" if x is None else f"{x:.2f}"
 
-    def delta(ours: float, pub: float | None) -> str:
-        return "" if pub is None else (fmt(ours - pub) if comparable else "n/c")
+    def delta(ours: float, pub: float | None, ok: bool) -> str:
+        return "" if pub is None else (fmt(ours - pub) if comparable and ok else "n/c")
+
+    def graded(name: str) -> str:
+        c = covered.get(name)
+        return "" if c is None else f"{c.graded}/{c.generated}" if c.generated else str(c.graded)
 
     for name, r in results.items():
+        c = covered.get(name)
+        label = name if c is None or c.status == "complete" else f"{name} (PARTIAL)"
         pub = ref.get(name)
-        row = [name, str(r["n"]), fmt(r["avg"]), fmt(pub), delta(r["avg"], pub)]
-        row += [fmt(r["pass"].get(k)) for k in ks]
+        row = [label, str(r["problems"]), graded(name), str(r["n"]), fmt(r["avg"]), fmt(pub)]
+        row += [delta(r["avg"], pub, c is None or c.protocol), *(fmt(r["pass"].get(k)) for k in ks)]
         row += [fmt(r["solve_none"]), fmt(r["solve_all"]), fmt(r["format_errors"]), str(r["timed_out"])]
         row += [f"{r['mean_tokens']:.0f}"]
         lines.append("| " + " | ".join(row) + " |")
+    for name, c in covered.items():
+        if name not in results:  # generated, never graded
+            row = [f"{name} (UNGRADED)", str(c.problems), f"0/{c.generated}", "", "", fmt(ref.get(name))]
+            lines.append("| " + " | ".join(row + [""] * (len(head) - len(row))) + " |")
     avg = sum(r["avg"] for r in results.values()) / len(results)
+    every = len(results) == len(BENCHMARKS) and all(c.protocol for c in covered.values()) and bool(covered)
     pub_avg = sum(ref[n] for n in results) / len(results) if ref and all(n in ref for n in results) else None
-    tail = ["**average**", "", f"**{avg:.2f}**", fmt(pub_avg), delta(avg, pub_avg)]
+    label = "**average**" if len(results) == len(BENCHMARKS) else f"**average of {len(results)}**"
+    tail = [label, "", "", "", f"**{avg:.2f}**", fmt(pub_avg), delta(avg, pub_avg, every)]
     lines.append("| " + " | ".join(tail + [""] * (len(head) - len(tail))) + " |")
     return "\n".join(lines) + "\n"
 
@@ -104,9 +131,11 @@ def chart(results: dict[str, dict], published: str | None, path: Path) -> None:
     names = list(results)
     xs = range(len(names))
     fig, ax = figure(max(6, 1.2 * len(names)), 4)
-    ax.bar([x - 0.2 for x in xs], [results[n]["avg"] for n in names], width=0.4, label="this run")
+    ours = ax.bar([x - 0.2 for x in xs], [results[n]["avg"] for n in names], width=0.4, label="this run")
+    ax.bar_label(ours, fmt="%.1f", fontsize=7)  # a bar at 0% is a label, not an empty slot
     if published:
-        ax.bar([x + 0.2 for x in xs], [PUBLISHED[published].get(n, 0) for n in names], width=0.4, label=published)
+        theirs = [PUBLISHED[published].get(n, 0) for n in names]
+        ax.bar_label(ax.bar([x + 0.2 for x in xs], theirs, width=0.4, label=published), fmt="%.1f", fontsize=7)
     ax.set_xticks(list(xs), names, rotation=30, ha="right")
     ax.set_ylabel("avg@N (%)")
     ax.set_ylim(0, 100)
@@ -120,25 +149,38 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--published", choices=sorted(PUBLISHED), help="published row to compare with")
     args = parser.parse_args(argv)
     layout = RunLayout(args.input_dir)
-    results, grading = load(layout)
+    results, covered, grading = load(layout)
     if not results:
         print(f"error: no grades under {args.input_dir}; run eval.grade first", file=sys.stderr)
         return 2
     model = recorded_model(layout)
     published = args.published or (published_for(model) if model else None)
     how, comparable = grading_title(grading)
-    table = f"# Evaluation of {model} ({how})\n\n" + markdown(results, published, comparable)
+    table = f"# Evaluation of {model} ({how})\n\n" + markdown(results, published, comparable, covered)
     if published and not comparable:
         table += (
             "\nn/c: not comparable. The published numbers were graded under the published protocol with the model "
             "verifier (CompassVerifier-3B) on every rule-rejected response; these grades were not, so a difference "
             "would mix model and grading.\n"
         )
+    short = [n for n, c in covered.items() if c.status == "complete" and not c.protocol]
+    if published and short:
+        table += (
+            f"\nn/c for {', '.join(short)}: fewer problems or samples than the published protocol "
+            "(recipe/protocol.py BENCHMARK_SIZES, EVAL_SAMPLES), so not the published benchmark score.\n"
+        )
+    unfinished = [f"{name}: {c.describe()}" for name, c in covered.items() if c.status != "complete"]
+    if unfinished:
+        table += "\nNOT FINISHED, these rows are not final and are compared with nothing:\n"
+        table += "".join(f"- {line}\n" for line in unfinished)
     with atomic_output(layout.report_md) as tmp:
         Path(tmp).write_text(table)
     chart(results, published, layout.report_png)
     print(table)
     print(f"written: {layout.report_md}, {layout.report_png}")
+    if unfinished:
+        print(f"report: {len(unfinished)} benchmark(s) not finished; exit 1", file=sys.stderr)
+        return 1
     return 0
 
 

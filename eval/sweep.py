@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 from data_prep.files import atomic_output
+from eval.coverage import incomplete
 from eval.curves import per_problem
 from eval.plots import figure, save_png
 from eval.run_layout import RunLayout
@@ -40,8 +41,11 @@ def avg_at_n(output_dir: Path, name: str) -> float | None:
 
 
 def plot(name: str, points: dict[int, float], published: str | None, path: Path) -> None:
+    from matplotlib.ticker import MaxNLocator
+
     fig, ax = figure()
     ax.plot(list(points), list(points.values()), marker="o", label="this run (avg@N)")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # steps are whole numbers
     if published and name in PUBLISHED[published]:
         ax.axhline(PUBLISHED[published][name], color="gray", linestyle="--", label=f"{published} (published)")
     ax.set(xlabel="training step", ylabel="avg@N (%)", title=f"{name} over training", ylim=(0, 100))
@@ -73,6 +77,10 @@ def main(argv: list[str] | None = None) -> int:
         status = status or grade(["--input-dir", str(out), "--protocol", args.protocol])
         if status:
             return status
+        unfinished = incomplete(out)
+        if unfinished:  # generate and grade both finished, so this is a folder changed under the sweep
+            print("error: " + "; ".join(unfinished), file=sys.stderr)
+            return 1
         table[step] = {name: avg_at_n(out, name) for name in args.benchmarks}
     lines = ["| step | " + " | ".join(args.benchmarks) + " |", "|---|" + "---|" * len(args.benchmarks)]
     lines += [f"| {s} | " + " | ".join(f"{v:.2f}" if v is not None else "" for v in row.values()) + " |"

@@ -50,6 +50,9 @@ EVAL_TOP_P = 0.9
 EVAL_MAX_NEW_TOKENS = 31_744
 # N independent samples per problem; the score is avg@N, the mean accuracy over all samples.
 EVAL_SAMPLES = {name: 32 for name in BENCHMARKS} | {"MATH-500": 4, "Minerva": 4, "Olympiad-Bench": 4}
+# Problems in each published benchmark file (the published evaluation's data/<NAME>/test.parquet): fewer is not it.
+BENCHMARK_SIZES = {"AIME24": 30, "AIME25": 30, "AMC23": 40, "MATH-500": 500, "Minerva": 272, "Olympiad-Bench": 674,
+                   "HMMT25": 30, "BRUMO25": 30, "CMIMC25": 40}  # fmt: skip
 
 # avg@N of the published table, in BENCHMARKS order.
 PUBLISHED: dict[str, dict[str, float]] = {

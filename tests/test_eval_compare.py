@@ -49,4 +49,4 @@ def test_evaluations_with_nothing_in_common_are_an_error(tmp_path, capsys):
     write(tmp_path / "a", "AIME24", [1.0])
     write(tmp_path / "b", "AMC23", [1.0])
     assert main([str(tmp_path / "a"), str(tmp_path / "b")]) == 2
-    assert "no graded benchmark in common" in capsys.readouterr().err
+    assert "no completely graded benchmark in common" in capsys.readouterr().err

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from eval.report import main, summarize
+from recipe.protocol import BENCHMARK_SIZES, EVAL_SAMPLES
 
 
 def grades(
@@ -42,25 +43,39 @@ def test_summary_figures():
     assert s["mean_tokens"] == 100
 
 
-def write_run(tmp_path, rows: list[dict]) -> None:
+def write_run(tmp_path, rows: list[dict], generated: list[dict] | None = None) -> None:
+    """Grades `rows`, and a generation record for each (or for `generated`'s (benchmark, index, sample) keys)."""
     (tmp_path / "grades").mkdir()
     (tmp_path / "generations").mkdir()
     for name in {r["benchmark"] for r in rows}:
         (tmp_path / "grades" / f"{name}.jsonl").write_text(
             "".join(json.dumps(r) + "\n" for r in rows if r["benchmark"] == name)
         )
-    (tmp_path / "generations" / "AIME24.jsonl").write_text(json.dumps({"model": "hbx/JustRL-DeepSeek-1.5B"}) + "\n")
+    for r in rows if generated is None else generated:
+        record = {"benchmark": r["benchmark"], "index": r["index"], "sample": r["sample"], "model": MODEL}
+        with (tmp_path / "generations" / f"{r['benchmark']}.jsonl").open("a") as out:
+            out.write(json.dumps(record) + "\n")
+
+
+MODEL = "hbx/JustRL-DeepSeek-1.5B"
+
+
+def as_published(benchmark: str, solved_share: float) -> list[dict]:
+    """The published protocol's shape: every problem of the benchmark, N samples each; `solved_share` of them right."""
+    problems, n = BENCHMARK_SIZES[benchmark], EVAL_SAMPLES[benchmark]
+    cut = round(solved_share * n)
+    return grades(benchmark, [[k < cut for k in range(n)] for _ in range(problems)])
 
 
 def test_report_writes_markdown_and_png_beside_the_published_numbers(tmp_path, capsys):
-    write_run(tmp_path, grades("AIME24", [[True, False]] * 5) + grades("AMC23", [[True, True]] * 5))
+    write_run(tmp_path, as_published("AIME24", 0.5) + as_published("AMC23", 1.0))
     assert main(["--input-dir", str(tmp_path)]) == 0
     table = (tmp_path / "report.md").read_text()
     assert "(published protocol, opencompass/CompassVerifier-3B)" in table.splitlines()[0]
     assert "published (JustRL-DeepSeek-1.5B)" in table
-    assert "| AIME24 | 2 | 50.00 | 52.60 | -2.60 |" in table
-    assert "| AMC23 | 2 | 100.00 | 91.02 | 8.98 |" in table
-    assert "**75.00**" in table
+    assert "| AIME24 | 30 | 960/960 | 32 | 50.00 | 52.60 | -2.60 |" in table
+    assert "| AMC23 | 40 | 1280/1280 | 32 | 100.00 | 91.02 | 8.98 |" in table
+    assert "**average of 2**" in table and "**75.00**" in table
     assert (tmp_path / "report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert table in capsys.readouterr().out
 
@@ -71,8 +86,29 @@ def test_report_writes_markdown_and_png_beside_the_published_numbers(tmp_path, c
      "lenient protocol, opencompass/CompassVerifier-3B")],
 )  # fmt: skip
 def test_grades_not_made_as_published_show_no_delta(tmp_path, protocol, verifier, title):
-    write_run(tmp_path, grades("AIME24", [[True, False]] * 5, protocol=protocol, verifier=verifier))
+    rows = [dict(g, protocol=protocol, verifier=verifier) for g in as_published("AIME24", 0.5)]
+    write_run(tmp_path, rows)
     assert main(["--input-dir", str(tmp_path)]) == 0
     table = (tmp_path / "report.md").read_text()
     assert f"({title})" in table.splitlines()[0]
-    assert "| AIME24 | 2 | 50.00 | 52.60 | n/c |" in table and "not comparable" in table
+    assert "| AIME24 | 30 | 960/960 | 32 | 50.00 | 52.60 | n/c |" in table and "not comparable" in table
+
+
+def test_fewer_problems_or_samples_than_the_protocol_are_not_compared(tmp_path):
+    write_run(tmp_path, grades("AIME24", [[True, False]] * 5))
+    assert main(["--input-dir", str(tmp_path)]) == 0  # complete as generated, just not the published benchmark
+    table = (tmp_path / "report.md").read_text()
+    assert "| AIME24 | 5 | 10/10 | 2 | 50.00 | 52.60 | n/c |" in table
+    assert "n/c for AIME24: fewer problems or samples than the published protocol" in table
+
+
+def test_a_partly_graded_and_an_ungraded_benchmark_are_marked_and_the_exit_says_so(tmp_path, capsys):
+    generated = grades("AIME24", [[False] * 16]) + grades("AMC23", [[False] * 16])  # 16 samples each
+    write_run(tmp_path, grades("AIME24", [[True] * 5]), generated=generated)  # AIME24: 5 of 16 graded, AMC23 none
+    assert main(["--input-dir", str(tmp_path)]) == 1
+    table = (tmp_path / "report.md").read_text()
+    assert "| AIME24 (PARTIAL) | 1 | 5/16 | 5 | 100.00 | 52.60 | n/c |" in table
+    assert "| AMC23 (UNGRADED) | 1 | 0/16 |" in table
+    assert "- AIME24: partial: 5 of 16 generated samples graded (run eval.grade)" in table
+    assert "- AMC23: ungraded: 16 samples generated, none graded (run eval.grade)" in table
+    assert "not finished; exit 1" in capsys.readouterr().err

@@ -62,3 +62,10 @@ def test_published_rows_are_found_from_a_path_or_hub_id():
     assert protocol.published_for("hbx/JustRL-DeepSeek-1.5B") == "JustRL-DeepSeek-1.5B"
     assert protocol.published_for("/models/justrl-nemotron-1.5b/") == "JustRL-Nemotron-1.5B"
     assert protocol.published_for("my-model") is None
+
+
+def test_benchmark_sizes_are_the_published_files_row_counts(shared_benchmarks):
+    import pyarrow.parquet as pq
+
+    sizes = {name: pq.read_metadata(shared_benchmarks / name / "test.parquet").num_rows for name in protocol.BENCHMARKS}
+    assert sizes == protocol.BENCHMARK_SIZES
