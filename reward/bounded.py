@@ -12,12 +12,20 @@ process, started on first use; it stops when the caller exits (normally, on SIGT
 Every call gets an `Outcome`: "ok" with the function's value, "timeout" when it ran out of time, or "error" when it
 raised or its process died; a crash is never a verdict. If workers cannot start at all, or a batch gets no answer
 within its deadline, `CheckerError` says why.
+
+A slow machine is not a broken one: the host's start (importing SymPy and the checks, starting the first worker) may
+take minutes when the cores are busy. So the start has a limit that scales with the machine's load (120 s at one
+runnable process a core, `JUSTRL_CHECKER_START_S` sets it) and, past it, the wait goes on as long as the host and
+its workers keep using CPU (`_wait`); only a host that exits, or that sits idle past the limit, is an error, which
+says which limit it hit and how to raise it. A start that fails is tried once more before the error is raised, so a
+reward worker or a grading run does not die of one bad start. A batch's deadline works the same way.
 """
 
 from __future__ import annotations
 
 import atexit
 import itertools
+import logging
 import math
 import os
 import socket
@@ -25,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -33,9 +42,54 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-START_TIMEOUT_S = 120.0  # for the host and its first worker to import SymPy and the checks' modules
+START_TIMEOUT_S = 120.0  # for the host and its first worker to import SymPy and the checks' modules, on an idle machine
+START_LIMIT_ENV = "JUSTRL_CHECKER_START_S"  # sets the start limit, in seconds, instead
 RESPAWN_S = 2.0  # per round of calls: replacing a killed worker, and IPC
 PROJECT_ROOT = str(Path(__file__).resolve().parents[1])
+logger = logging.getLogger(__name__)
+
+
+def start_limit_s() -> float:
+    """How long the host's start may take before it must show progress: `JUSTRL_CHECKER_START_S`, or 120 s times the
+    machine's load per core when that is above 1."""
+    if os.environ.get(START_LIMIT_ENV):
+        return float(os.environ[START_LIMIT_ENV])
+    return START_TIMEOUT_S * max(1.0, os.getloadavg()[0] / (os.cpu_count() or 1))
+
+
+def _cpu_seconds(pid: int) -> float:
+    """CPU time used so far by a process and its descendants (0 when it is gone)."""
+    import psutil
+
+    try:
+        procs = [psutil.Process(pid)]
+        procs += procs[0].children(recursive=True)
+    except psutil.Error:
+        return 0.0
+    total = 0.0
+    for proc in procs:
+        try:
+            times = proc.cpu_times()
+            total += times.user + times.system + times.children_user + times.children_system
+        except psutil.Error:
+            continue
+    return total
+
+
+def _wait(ready: Callable[[float], bool], pid: int, limit_s: float, alive: Callable[[], bool]) -> str | None:
+    """Wait until `ready(timeout)` is true; past `limit_s`, only while process `pid` (and its children) keeps using
+    CPU, with `max(5 s, limit/4)` of idleness allowed. Returns None when ready, else why the wait ended."""
+    start = last_progress = time.monotonic()
+    idle_s, cpu = max(5.0, limit_s / 4), -1.0
+    while not ready(1.0):
+        if not alive():
+            return "exited"
+        now, used = time.monotonic(), _cpu_seconds(pid)
+        if used > cpu:
+            cpu, last_progress = used, now
+        if now - start > limit_s and now - last_progress > idle_s:
+            return f"no answer within {limit_s:.0f} s and no CPU progress for {idle_s:.0f} s"
+    return None
 
 
 class CheckerError(RuntimeError):
@@ -81,16 +135,30 @@ class _Host:
         threading.Thread(target=self._read, name="checker-host-reader", daemon=True).start()
 
     def _await_ready(self) -> None:
+        def poll(timeout: float) -> bool:
+            try:
+                return self.conn.poll(timeout)
+            except (EOFError, OSError):
+                return True  # the recv below says what happened
+
+        limit = start_limit_s()
+        stopped = _wait(poll, self.proc.pid, limit, lambda: self.proc.poll() is None)
         message = None
-        try:
-            if self.conn.poll(START_TIMEOUT_S):
+        if stopped is None:
+            try:
                 message = self.conn.recv()
-        except (EOFError, OSError):
-            pass
+            except (EOFError, OSError):
+                stopped = "exited"
         if message == ("ready", None):
             return
         self.close()
-        cause = message[1] if message else f"the host exited with code {self.proc.returncode}"
+        if message:
+            cause = message[1]
+        elif stopped == "exited":
+            cause = f"the host exited with code {self.proc.returncode}"
+        else:
+            cause = (f"{stopped}: the start limit was hit; on a busy machine raise it, e.g. {START_LIMIT_ENV}="
+                     f"{4 * limit:.0f}")  # fmt: skip
         raise CheckerError(
             f"answer-check worker processes could not start ({cause}).\n{_tail(self.stderr)}\n"
             f"Command: {' '.join(self.proc.args)}"
@@ -119,11 +187,12 @@ class _Host:
         with self.send_lock:
             self.conn.send((request_id, fn.__module__, fn.__qualname__, [tuple(c) for c in calls], timeout_s))
         rounds = math.ceil(len(calls) / self.workers)
-        deadline = rounds * (timeout_s + RESPAWN_S) + START_TIMEOUT_S
-        try:
-            results = future.result(timeout=deadline)
-        except FutureTimeout:
-            raise CheckerError(f"{len(calls)} checks got no answer within {deadline:.0f} s") from None
+        deadline = rounds * (timeout_s + RESPAWN_S) + start_limit_s()
+        stopped = _wait(lambda t: _done(future, t), self.proc.pid, deadline, self.alive)
+        if stopped is not None and not future.done():
+            why = f"the checker host exited (code {self.proc.poll()})" if stopped == "exited" else stopped
+            raise CheckerError(f"{len(calls)} checks got no answer: {why}")
+        results = future.result()
         return [Outcome(status, value if status == "ok" else None, value if status == "error" else None)
                 for status, value in results]  # fmt: skip
 
@@ -146,6 +215,14 @@ class _Host:
             self.proc.wait()
 
 
+def _done(future: Future, timeout: float) -> bool:
+    try:
+        future.exception(timeout=timeout)
+    except FutureTimeout:
+        return False
+    return True
+
+
 _hosts: dict[int, _Host] = {}
 _hosts_lock = threading.Lock()
 
@@ -156,7 +233,12 @@ def _host(workers: int, preload: str) -> _Host:
         if host is None or not host.alive():
             if host is not None and host.pid == os.getpid():
                 host.close()
-            host = _hosts[workers] = _Host(workers, [preload])
+            try:
+                host = _Host(workers, [preload])
+            except CheckerError as err:  # one more try before a reward worker or a grading run gives up
+                logger.warning("answer-check workers did not start (%s); trying once more", str(err).splitlines()[0])
+                host = _Host(workers, [preload])
+            _hosts[workers] = host
         return host
 
 

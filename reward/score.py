@@ -14,6 +14,10 @@
   AIME24/AIME25/AMC23: verl 0.4's `math_verify.compute_score` over the whole response, so an unboxed final answer
   can count (`reward.math_equal.math_verify_score`).
 
+A ground truth may also arrive as a list of acceptable answers (a parquet list column reaches the reward as a list or a
+numpy array): the response is correct if it matches any of them, under each verifier alike, so `['1']` is `'1'`.
+data_prep writes plain strings.
+
 Every call returns the same keys, `score` (float), `acc` (bool) and `pred` (the extracted answer or None), so verl
 can batch them as metrics. A response with no readable answer is simply wrong; no input raises or hangs (math-verify
 runs under a hard process-level time limit, see reward/bounded.py): a non-string response or a missing ground truth
@@ -62,14 +66,36 @@ def compute_score(
     if verifier not in VERIFIERS:
         raise ValueError(f"reward_kwargs.verifier={verifier!r} is not one of {VERIFIERS}")
     wrong = _result(-1.0 if data_source == TRAIN_SOURCE else 0.0, False, None)
-    if not isinstance(solution_str, str) or ground_truth is None or isinstance(ground_truth, bytes):
+    answers = _answers(ground_truth)
+    if not isinstance(solution_str, str) or not answers:
         row = (extra_info or {}).get("index", "?") if isinstance(extra_info, dict) else "?"
         logger.warning(
             "reward: %s row %s: response of type %s, ground truth %r: scored incorrect",
             data_source, row, type(solution_str).__name__, ground_truth,
         )  # fmt: skip
         return wrong
-    ground_truth = str(ground_truth)  # numbers from a loosely typed parquet
+    first = None
+    for answer in answers:
+        result = _score_one(data_source, solution_str, answer, verifier, verify_timeout_s)
+        if result["acc"]:
+            return result
+        first = first or result
+    return first
+
+
+def _answers(ground_truth: Any) -> list[str]:
+    """The acceptable answers: one for a string or a number, each element of a list, tuple or array; none for a
+    missing, empty or binary ground truth."""
+    if ground_truth is None or isinstance(ground_truth, bytes):
+        return []
+    if hasattr(ground_truth, "tolist"):  # numpy arrays and scalars
+        ground_truth = ground_truth.tolist()
+    if isinstance(ground_truth, list | tuple):
+        return [str(x) for x in ground_truth if x is not None and not isinstance(x, bytes)]
+    return [str(ground_truth)]  # numbers from a loosely typed parquet
+
+
+def _score_one(data_source: str, solution_str: str, ground_truth: str, verifier: str, verify_timeout_s: float):
     if data_source == TRAIN_SOURCE:
         if verifier == "strict":
             pred = strict_boxed_answer(solution_str)

@@ -3,6 +3,7 @@ lenient ablation verifier, dispatch errors, and no input that raises."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from verl.utils.reward_score import math_dapo
 
@@ -268,3 +269,15 @@ def test_fuzzed_responses_never_raise_and_each_check_is_bounded(data_source, ver
                                                         verify_timeout_s=2.0), responses))  # fmt: skip
     assert all(r["score"] in (-1.0, 0.0, 1.0) for r in results)
     assert time.monotonic() - start < 300 / 4 * 2.0 + 30  # every check within its limit, four workers
+
+
+@pytest.mark.parametrize("data_source", ["math_dapo", "AIME24"])
+@pytest.mark.parametrize(
+    ("ground_truth", "correct"),
+    [(["1"], True), (np.array(["1"]), True), (("2", "1"), True), (["2"], False), ([], False), (np.int64(1), True)],
+)
+def test_a_list_ground_truth_is_its_acceptable_answers_for_every_verifier(data_source, ground_truth, correct):
+    """verl hands a parquet list column to the reward as a list or a numpy array: any listed answer counts."""
+    result = compute_score(data_source, "so the answer is \\boxed{1}", ground_truth)
+    assert result["acc"] is correct
+    assert result["score"] == (1.0 if correct else (-1.0 if data_source == "math_dapo" else 0.0))
