@@ -12,8 +12,10 @@ from compiling). Exit 1 on a resolver conflict, a missing build dependency, or a
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -21,8 +23,8 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
-from packaging.requirements import Requirement
-from packaging.utils import canonicalize_name
+REPO = Path(__file__).resolve().parents[2]
+PREREQUISITES = ["packaging", "setuptools", "wheel", "psutil", "einops", "ninja"]  # what flash-attn's setup imports
 
 
 def pins(requirements: Iterable[str]) -> dict[str, str]:
@@ -31,6 +33,9 @@ def pins(requirements: Iterable[str]) -> dict[str, str]:
     lines, args = [], iter(requirements)
     for arg in args:
         lines.extend(Path(next(args)).read_text().splitlines() if arg == "-r" else [arg])
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
     found = {}
     for line in lines:
         line = line.split(" #")[0].strip()
@@ -45,6 +50,8 @@ def pins(requirements: Iterable[str]) -> dict[str, str]:
 
 def resolve(requirements: list[str], pip_options: list[str]) -> dict[str, str]:
     """{package name: version} of everything pip would install; RuntimeError with pip's last words on failure."""
+    from packaging.utils import canonicalize_name
+
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "report.json"
         command = [
@@ -67,12 +74,35 @@ def mismatches(resolved: dict[str, str], pinned: dict[str, str]) -> list[str]:
     ]
 
 
+def in_scratch_environment(argv: list[str], requirements: list[str], pip_options: list[str]) -> int:
+    """Run this check in a scratch virtual environment with its prerequisites, then remove it (see module doc)."""
+    torch = os.environ.get("DRY_RUN_TORCH") or next((r for r in requirements if r.startswith("torch==")), "torch")
+    scratch = Path(tempfile.mkdtemp(prefix="justrl-gpu-check-"))
+    try:
+        print(f"gpu install check: this environment lacks packaging or torch; preparing a scratch one in {scratch} "
+              f"with {torch} and {', '.join(PREREQUISITES)} (removed afterwards)...", flush=True)  # fmt: skip
+        subprocess.run([sys.executable, "-m", "venv", str(scratch)], check=True)
+        python = str(scratch / "bin" / "python")
+        install = [python, "-m", "pip", "install", "-q", "--disable-pip-version-check", *pip_options]
+        done = subprocess.run([*install, *torch.split(), *PREREQUISITES])
+        if done.returncode != 0:
+            print(f"gpu install check: could not prepare the scratch environment (pip exit {done.returncode}); set "
+                  "DRY_RUN_TORCH to a torch pip can install here", file=sys.stderr)  # fmt: skip
+            return 1
+        env = {**os.environ, "PYTHONPATH": str(REPO)}
+        return subprocess.run([python, "-m", "recipe.tools.gpu_install_check", *argv], env=env).returncode
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     split = argv.index("--") if "--" in argv else len(argv)
     requirements, pip_options = argv[:split], argv[split + 1 :]
+    if not all(importlib.util.find_spec(name) for name in ("packaging", "torch")):
+        return in_scratch_environment(argv, requirements, pip_options)
     start = time.monotonic()
-    print(f"gpu install check: resolving {' '.join(requirements)} with pip (about a minute)...", flush=True)
+    print(f"gpu install check: resolving {' '.join(requirements)} with pip (1-4 minutes, measured)...", flush=True)
     try:
         resolved = resolve(requirements, pip_options)
     except RuntimeError as err:
