@@ -8,9 +8,12 @@
 #   PROTOCOL   grading protocol, published or lenient (reward/grading.py)             default: published
 #   VERIFIER   model verifier for rule-rejected answers, or none                  default: opencompass/CompassVerifier-3B
 # Extra arguments go to eval.generate (e.g. --benchmarks AIME24,AIME25). Rerunning resumes where it stopped.
+# Relative MODEL, OUT and DATA_DIR are read from where the command is run; the defaults live in the repository.
 set -euo pipefail
 MODEL=${MODEL:?set MODEL to a hub id, a model directory or a verl checkpoint}
-if [[ -e "$MODEL" ]]; then MODEL=$(realpath "$MODEL"); fi
+if [[ -e "$MODEL" || "$MODEL" == [/.~]* ]]; then MODEL=$(realpath -m "$MODEL"); fi
+if [[ -n "${OUT:-}" ]]; then OUT=$(realpath -m "$OUT"); fi
+if [[ -n "${DATA_DIR:-}" ]]; then DATA_DIR=$(realpath -m "$DATA_DIR"); fi
 cd "$(dirname "$0")/.."
 OUT=${OUT:-$(python -m eval.run_layout "$MODEL")}
 DATA_DIR=${DATA_DIR:-data}
