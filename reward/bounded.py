@@ -76,19 +76,25 @@ def _cpu_seconds(pid: int) -> float:
     return total
 
 
+BUSY = 0.1  # of a core: what counts as working (a pool's polling threads use far less, an import all of one)
+
+
 def _wait(ready: Callable[[float], bool], pid: int, limit_s: float, alive: Callable[[], bool]) -> str | None:
-    """Wait until `ready(timeout)` is true; past `limit_s`, only while process `pid` (and its children) keeps using
-    CPU, with `max(5 s, limit/4)` of idleness allowed. Returns None when ready, else why the wait ended."""
-    start = last_progress = time.monotonic()
-    idle_s, cpu = max(5.0, limit_s / 4), -1.0
+    """Wait until `ready(timeout)` is true; past `limit_s`, only while process `pid` and its children keep working
+    (at least `BUSY` of a core over the last `max(5 s, limit/4)`). Returns None when ready, else why the wait ended."""
+    start = time.monotonic()
+    window = max(5.0, limit_s / 4)
+    samples = [(start, _cpu_seconds(pid))]
     while not ready(1.0):
         if not alive():
             return "exited"
-        now, used = time.monotonic(), _cpu_seconds(pid)
-        if used > cpu:
-            cpu, last_progress = used, now
-        if now - start > limit_s and now - last_progress > idle_s:
-            return f"no answer within {limit_s:.0f} s and no CPU progress for {idle_s:.0f} s"
+        now = time.monotonic()
+        samples.append((now, _cpu_seconds(pid)))
+        while len(samples) > 2 and samples[1][0] <= now - window:
+            samples.pop(0)  # keep one sample at least `window` old
+        (then, used_then), (_, used_now) = samples[0], samples[-1]
+        if now - start > limit_s and now - then >= window and used_now - used_then < BUSY * (now - then):
+            return f"no answer within {limit_s:.0f} s and no CPU progress for {window:.0f} s"
     return None
 
 
@@ -126,8 +132,13 @@ class _Host:
         command = [sys.executable, "-m", "reward.checker_host", "--fd", str(theirs.fileno()), "--workers", str(workers)]
         command += [arg for module in preload for arg in ("--preload", module)]
         self.proc = subprocess.Popen(
-            command, pass_fds=(theirs.fileno(),), env=env, stdin=subprocess.DEVNULL, stderr=self.stderr
-        )
+            command,
+            pass_fds=(theirs.fileno(),),
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=self.stderr,
+        )  # fmt: skip  (no inherited stdout: a stray child would hold the caller's pipe open)
         theirs.close()
         self.conn = Connection(ours.detach())
         self._await_ready()
@@ -151,7 +162,7 @@ class _Host:
                 stopped = "exited"
         if message == ("ready", None):
             return
-        self.close()
+        self.close(wait_s=0 if stopped not in (None, "exited") else 15)  # a stuck start is stopped at once
         if message:
             cause = message[1]
         elif stopped == "exited":
@@ -199,7 +210,7 @@ class _Host:
     def alive(self) -> bool:
         return self.proc.poll() is None and self.pid == os.getpid()
 
-    def close(self) -> None:
+    def close(self, wait_s: float = 15) -> None:
         # Shut the socket down before closing it: the reader thread's pending read holds the socket open (so the
         # host would never see end-of-file); a shutdown ends both the read here and the host's, at once.
         try:
@@ -209,9 +220,19 @@ class _Host:
             pass
         self.conn.close()  # the host sees end-of-file, stops its pool and exits
         try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
+            self.proc.wait(timeout=wait_s)
+        except subprocess.TimeoutExpired:  # stuck: the host, its forkserver and workers
+            import psutil
+
+            try:
+                tree = [psutil.Process(self.proc.pid), *psutil.Process(self.proc.pid).children(recursive=True)]
+            except psutil.Error:
+                tree = []
+            for proc in tree:
+                try:
+                    proc.kill()
+                except psutil.Error:
+                    pass
             self.proc.wait()
 
 
