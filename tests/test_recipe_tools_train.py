@@ -22,3 +22,17 @@ def test_info_takes_an_optional_topic_and_leaves_an_override_alone():
 
 def test_a_plain_launch_is_not_a_query():
     assert main_ppo_argv([*CONFIG, "a=1", "b=2"]) == ([*CONFIG, "a=1", "b=2"], False)
+
+
+def test_cfg_job_answered_here_is_what_main_ppo_prints(tmp_path):
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    args = ["--config-path", str(REPO / "recipe"), "--config-name", "justrl", "base_model=nemotron",
+            "+ablation@_global_=kl_loss", f"justrl.data_dir={tmp_path}", "--cfg", "job", "--resolve"]  # fmt: skip
+    ours = subprocess.run([sys.executable, "-m", "recipe.tools.train", *args], capture_output=True, text=True)
+    verl = subprocess.run([sys.executable, "-m", "verl.trainer.main_ppo", *args], capture_output=True, text=True)
+    assert ours.returncode == verl.returncode == 0, ours.stderr[-2000:] + verl.stderr[-2000:]
+    assert ours.stdout == verl.stdout and "kl_loss_coef: 0.001" in ours.stdout
