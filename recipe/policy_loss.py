@@ -25,7 +25,7 @@ dual clip, rollout-correction weights) and only re-weights its token-mean: verl'
 `T * n_m / (tokens_m * global_batch_size)` gives `mean_m(l) * n_m / B` exactly, gradients included.
 
 Entropy and KL terms, which JustRL does not use, keep verl 0.9's weighting. Every Ray worker imports this module
-through `actor_rollout_ref.model.external_lib=recipe.policy_loss` (recipe/justrl.yaml).
+through `actor_rollout_ref.model.external_lib` (recipe/justrl.yaml).
 
 With `JUSTRL_LOSS_TRACE=DIR` in the workers' environment, every call also appends what it was given and what it
 returned to `DIR/rank<R>-<pid>.jsonl`, so that a test can recompute a real run's loss with verl 0.4's arithmetic

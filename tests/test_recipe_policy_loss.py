@@ -79,7 +79,7 @@ def run(loss: str, config):
 def test_the_recipe_selects_the_verl04_loss_and_every_worker_can_import_it():
     cfg = compose_recipe(recipe_overrides("deepseek"))
     assert cfg.actor_rollout_ref.actor.policy_loss.loss_mode == policy_loss.NAME
-    assert cfg.actor_rollout_ref.model.external_lib == "recipe.policy_loss"
+    assert "recipe.policy_loss" in cfg.actor_rollout_ref.model.external_lib
     assert get_policy_loss_fn(policy_loss.NAME) is policy_loss.compute_policy_loss_verl04
 
 

@@ -225,3 +225,31 @@ def test_two_ray_nodes_each_train_one_rank_of_a_sharded_actor_and_stop_afterward
         "model_world_size_2_rank_0.pt", "model_world_size_2_rank_1.pt",
     ]  # fmt: skip
     assert ray_like_pids(str(tmp_path)) - before == set()
+
+
+@pytest.mark.trainer_lane
+def test_validation_generates_past_the_training_length_as_the_published_run_did(tmp_path):
+    """recipe/validation_length.py: validation asks for justrl.validation_max_new_tokens (32 on the smoke, 31,744 in
+    the recipe) while training stops at data.max_response_length (16, 15,360). A model taught to repeat one token
+    and never stop shows each cap as the length of its responses."""
+    import json
+
+    from recipe.smoke.tiny_model import build_model, teach
+
+    model_dir = tmp_path / "repeater"
+    model, tokenizer = build_model(model_dir, seed=5)
+    prompt = tokenizer.apply_chat_template([{"role": "user", "content": "What is 1 + 2?"}], add_generation_prompt=True)
+    prompt = list(prompt["input_ids"] if hasattr(prompt, "keys") else prompt)
+    seven = tokenizer("7", add_special_tokens=False)["input_ids"]
+    teach(model, [(prompt, seven * 64)], steps=60, seed=5)
+    model.save_pretrained(model_dir)
+    dumps = {"train": tmp_path / "rollouts", "val": tmp_path / "validation"}
+    dump_overrides = [f"trainer.rollout_data_dir={dumps['train']}", f"trainer.validation_data_dir={dumps['val']}"]
+    out = smoke(tmp_path, "--model", str(model_dir), "trainer.total_training_steps=1", *dump_overrides)
+    assert out.returncode == 0, out.stdout[-5000:]
+    lengths = {}
+    for kind, folder in dumps.items():
+        rows = [json.loads(line) for path in folder.glob("*.jsonl") for line in path.read_text().splitlines()]
+        assert rows and all(set(r["output"]) == {"7"} for r in rows), rows[:2]  # one token each: "7"
+        lengths[kind] = {len(r["output"]) for r in rows}
+    assert lengths == {"train": {16}, "val": {32}}

@@ -67,9 +67,14 @@ class HFRolloutServer:
         self.batcher: asyncio.Task | None = None
 
     def _max_tokens(self, prompt_ids: list[int], params: dict[str, Any]) -> int:
-        budget = self.config.prompt_length + self.config.response_length - len(prompt_ids)
-        wanted = params.get("max_tokens", params.get("max_new_tokens", self.config.response_length))
-        return max(1, min(wanted, self.config.response_length, budget))
+        """As verl's vLLM server: the request's `max_tokens` (validation may ask for more than `response_length`) or
+        `response_length`, within the context `max_model_len` leaves after the prompt."""
+        context = self.config.max_model_len or self.config.prompt_length + self.config.response_length
+        wanted = params.get("max_tokens", params.get("max_new_tokens"))
+        if wanted is None:
+            wanted = min(self.config.response_length, self.config.prompt_length + self.config.response_length
+                         - len(prompt_ids))  # fmt: skip
+        return max(1, min(int(wanted), context - len(prompt_ids)))
 
     def _generate_batch(self, prompts: list[list[int]], params: dict[str, Any]) -> list[TokenOutput]:
         """One `generate()` over left-padded prompts that share sampling settings."""

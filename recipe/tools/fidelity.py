@@ -48,9 +48,10 @@ PUBLISHED: dict[str, object] = {
     A + "clip_ratio_high": 0.28,
     A + "clip_ratio_c": 10.0,
     A + "loss_agg_mode": "token-mean",
-    # verl 0.4's per-micro-batch weighting of that token-mean (recipe/policy_loss.py), loaded in every worker
+    # verl 0.4's per-micro-batch weighting of that token-mean (recipe/policy_loss.py), loaded in every worker, with the
+    # agent loop of the validation length (recipe/validation_length.py)
     A + "policy_loss.loss_mode": "verl04_token_mean",
-    "actor_rollout_ref.model.external_lib": "recipe.policy_loss",
+    "actor_rollout_ref.model.external_lib": ["recipe.policy_loss", "recipe.validation_length"],
     "data.seed": 1,  # verl 0.4's create_rl_sampler seeded the training sampler with 1 when data.seed was unset
     "data.max_prompt_length": 1024,
     "data.max_response_length": 15360,
@@ -77,6 +78,12 @@ PUBLISHED: dict[str, object] = {
     R + "val_kwargs.temperature": 0.7,
     R + "val_kwargs.top_p": 0.9,
     R + "val_kwargs.do_sample": True,
+    # validation's length: verl 0.4's val_kwargs.max_new_tokens, here a recipe key read by recipe/validation_length.py
+    # through the agent-loop extension points below, and the fork's engine context
+    "justrl.validation_max_new_tokens": 31744,
+    R + "max_model_len": 32768,
+    R + "agent.agent_loop_manager_class": "recipe.validation_length.ValidationLengthAgentLoopManager",
+    R + "agent.default_agent_loop": "justrl_single_turn",
     "trainer.save_freq": 50,
     "trainer.nnodes": 4,
     "trainer.n_gpus_per_node": 8,
@@ -110,6 +117,8 @@ PUBLISHED_SCORES = [
 #   recipe/smoke/vllm_cpu.yaml);
 # - actor_rollout_ref.rollout.enable_sleep_mode: a field of verl's RolloutConfig (workers/config/rollout.py) that the
 #   packaged YAML leaves out (recipe/smoke/vllm_cpu.yaml);
+# - actor_rollout_ref.rollout.agent.agent_loop_manager_class: a field of verl's AgentLoopConfig
+#   (workers/config/rollout.py) that main_ppo reads (`init_agent_loop_manager`) and the packaged YAML leaves out;
 # - trainer.v1.sampler.sampler_kwargs.*: passed whole to a custom sampler's constructor (trainer/ppo/v1/trainer_base.py
 #   `_build_replay_buffer`; recipe/replay_buffer.py, recipe/smoke/cpu.yaml);
 # - justrl.*: this recipe's own path variables, used only through interpolation.
@@ -119,6 +128,7 @@ UNDECLARED_BUT_READ = (
     "actor_rollout_ref.model.override_config.",
     "actor_rollout_ref.rollout.engine_kwargs.vllm.",
     "actor_rollout_ref.rollout.enable_sleep_mode",
+    "actor_rollout_ref.rollout.agent.agent_loop_manager_class",
     "ray_kwargs.ray_init.",
     "trainer.v1.sampler.sampler_kwargs.",
     "justrl.",
@@ -172,6 +182,8 @@ def check(cfg: DictConfig, base_model: str) -> list[tuple[str, object, object, b
     rows = []
     for key, expected in {**PUBLISHED, **PUBLISHED_PER_MODEL.get(base_model, {})}.items():
         actual = OmegaConf.select(cfg, key, default="<absent>")
+        if OmegaConf.is_config(actual):
+            actual = OmegaConf.to_container(actual)
         rows.append((key, expected, actual, _same(expected, actual)))
     val_sets = [Path(p).name for p in cfg.data.val_files]
     rows.append(("data.val_files (names)", PUBLISHED_VAL_SETS, val_sets, val_sets == PUBLISHED_VAL_SETS))
