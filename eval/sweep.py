@@ -3,11 +3,13 @@
     python -m eval.sweep --run-dir checkpoints/justrl/justrl-deepseek-1.5b --output-dir sweep/deepseek \\
         [--benchmarks AIME24,AIME25,AMC23] [--published JustRL-DeepSeek-1.5B] [eval.generate options ...]
 
-verl 0.9.1 caps in-training validation at the training response length (15,360 tokens); the published curves use
-the offline protocol (31,744 new tokens, N = 32). For each `global_step_N` under --run-dir, in step order, this runs
-eval.generate (the checkpoint converted once with verl's merger) and eval.grade into OUTPUT/step_<N>, then writes
-OUTPUT/sweep_<BENCHMARK>.png (avg@N against the step, the published final number marked) and OUTPUT/sweep.md. It is
-resumable: a rerun skips what is generated and graded, and picks up new checkpoints.
+In-training validation (n = 32, T = 0.7, up to 31,744 new tokens, math-verify scoring) covers AIME24/AIME25/AMC23
+every 50 steps; this is the offline protocol on every checkpoint (the published template and rule grader, the model
+verifier if asked, N = 32), which the published evaluation tables use. For each `global_step_N` under --run-dir, in
+step order, this runs eval.generate (the checkpoint converted once with verl's merger) and eval.grade into
+OUTPUT/step_<N>, then writes OUTPUT/sweep_<BENCHMARK>.png (avg@N against the step, the published final number
+marked) and OUTPUT/sweep.md. It is resumable: a rerun skips what is generated and graded, and picks up new
+checkpoints.
 """
 
 from __future__ import annotations
