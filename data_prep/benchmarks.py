@@ -1,9 +1,19 @@
-"""The nine evaluation benchmarks -> verl parquet, one file per benchmark.
+"""The nine evaluation benchmarks and the three in-training validation sets -> verl parquet, one file each.
 
-    python -m data_prep.benchmarks --output-dir data/benchmarks                        # from the hub
-    python -m data_prep.benchmarks --output-dir data/benchmarks --input-dir DIR        # DIR/<NAME>/test.parquet
+    python -m data_prep.benchmarks --output-dir data/benchmarks                  # JustRL's own files (the default)
+    python -m data_prep.benchmarks --output-dir data/benchmarks --mirror DIR     # the same, from a local copy
+    python -m data_prep.benchmarks --output-dir data/benchmarks --source hub     # from their hub ids
+    python -m data_prep.benchmarks --output-dir data/benchmarks --input-dir DIR  # any DIR/<NAME>/test.parquet
 
-Writes DIR/<NAME>.parquet with `data_source=<NAME>`, the training prompt (the problem plus JustRL's boxed-answer
+By default the files are JustRL's own, fetched from its repository at the pinned commit and checked against their
+recorded sha256 (data_prep/published.py): the nine parquets its evaluation read, and the three JSON sets its training
+run validated on (AIME24/AIME25/AMC23, whose problem texts differ in places from the evaluation copies). The
+validation sets become OUT/validation/<NAME>.parquet as the published `train/data/preprocess.py` built them (one user
+message with the problem, `data_source=<NAME>`, the answer as the ground truth), with JustRL's training suffix
+appended as its loader did; the recipe validates on those (recipe/justrl.yaml `data.val_files`). From the hub or
+another folder, the validation files are the benchmark rows themselves.
+
+Writes OUT/<NAME>.parquet with `data_source=<NAME>`, the training prompt (the problem plus JustRL's boxed-answer
 instruction, which its loader applied to the validation sets too), a clean ground truth (a whole-string `\\boxed{}`
 removed, `$` math delimiters removed) for the training reward's validation, and the problem and the answer as the
 benchmark states them in `extra_info.problem` and `extra_info.answer` for the offline evaluation, which, as published,
@@ -15,16 +25,19 @@ columns are found by name.
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import sys
+import tempfile
 from pathlib import Path
 
 from tqdm import tqdm
 
 from data_prep.files import write_rows_atomic
+from data_prep.published import PublishedFile, fetch
 from data_prep.schema import DataError, first_user_content, verl_row
 from data_prep.sources import read_rows
-from recipe.protocol import BENCHMARKS, HUB_IDS, parse_benchmarks
+from recipe.protocol import BENCHMARKS, HUB_IDS, TRAIN_VALIDATION, parse_benchmarks
 from reward.extract import last_boxed_answer
 
 _UNESCAPED_DOLLAR = re.compile(r"(?<!\\)\$")
@@ -81,10 +94,47 @@ def convert(name: str, source: str) -> list[dict]:
     return rows
 
 
+def validation_rows(name: str, data: bytes, where: str) -> list[dict]:
+    """JustRL's in-training validation set (`train/data/<NAME>/test.json`) as its `train/data/preprocess.py` made it:
+    one user message with the problem, the answer as the ground truth, `data_source=<NAME>` (and the training
+    suffix, which the fork's loader appended)."""
+    try:
+        items = json.loads(data)
+    except ValueError as err:
+        raise DataError(f"{where}: not valid JSON ({err})") from err
+    if not isinstance(items, list) or not items:
+        raise DataError(f"{where}: expected a non-empty JSON list of {{prompt, answer}}")
+    rows = []
+    for i, item in enumerate(items):
+        if not isinstance(item, dict) or not isinstance(item.get("prompt"), str) or item.get("answer") is None:
+            raise DataError(f"{where}: item {i}: expected 'prompt' (a string) and 'answer'")
+        extra_info = {"index": i, "split": "test", "published_index": f"{name}-{i}"}  # preprocess.py's index
+        rows.append(verl_row(name, item["prompt"], str(item["answer"]), "math", extra_info))
+    return rows
+
+
+def published_rows(name: str, mirror: Path | None) -> tuple[list[dict], str]:
+    """A benchmark's evaluation rows from JustRL's own parquet, read after its checksum matched."""
+    data, where = fetch(PublishedFile(name, "evaluation"), mirror)
+    with tempfile.TemporaryDirectory() as tmp:
+        local = Path(tmp) / "test.parquet"
+        local.write_bytes(data)
+        return convert(name, str(local)), where
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--output-dir", required=True)
-    parser.add_argument("--input-dir", help="local copies laid out as <NAME>/test.parquet (default: the hub)")
+    parser.add_argument(
+        "--source",
+        choices=["published", "hub"],
+        default="published",
+        help="JustRL's own files at the pinned commit (default), or the benchmarks' hub ids",
+    )
+    parser.add_argument(
+        "--mirror", type=Path, help="a local copy of JustRL's files, DIR/<NAME>/{test.parquet,validation.json}"
+    )
+    parser.add_argument("--input-dir", help="any local copies laid out as <NAME>/test.parquet (not checked)")
     parser.add_argument(
         "--benchmarks",
         default="all",
@@ -92,13 +142,24 @@ def main(argv: list[str] | None = None) -> int:
         help=f"'all' or a comma-separated subset of {','.join(BENCHMARKS)}",
     )
     args = parser.parse_args(argv)
+    out_dir = Path(args.output_dir)
     try:
         for name in tqdm(args.benchmarks, desc="benchmarks", unit="benchmark"):
-            source = str(Path(args.input_dir) / name / "test.parquet") if args.input_dir else HUB_IDS[name]
-            rows = convert(name, source)
-            out = Path(args.output_dir) / f"{name}.parquet"
-            write_rows_atomic(out, rows)
-            tqdm.write(f"{name}: {len(rows)} rows from {source} -> {out}")
+            if args.input_dir or args.source == "hub":
+                source = str(Path(args.input_dir) / name / "test.parquet") if args.input_dir else HUB_IDS[name]
+                rows = convert(name, source)
+            else:
+                rows, source = published_rows(name, args.mirror)
+            write_rows_atomic(out_dir / f"{name}.parquet", rows)
+            tqdm.write(f"{name}: {len(rows)} rows from {source} -> {out_dir / f'{name}.parquet'}")
+            if name not in TRAIN_VALIDATION:
+                continue
+            if not args.input_dir and args.source == "published":
+                data, source = fetch(PublishedFile(name, "validation"), args.mirror)
+                rows = validation_rows(name, data, source)
+            write_rows_atomic(out_dir / "validation" / f"{name}.parquet", rows)
+            tqdm.write(f"{name}: {len(rows)} in-training validation rows from {source} -> "
+                       f"{out_dir / 'validation' / f'{name}.parquet'}")  # fmt: skip
     except DataError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -47,13 +47,15 @@ def shared_benchmarks() -> Path:
 
 @pytest.fixture(scope="session")
 def prepared_benchmarks(tmp_path_factory) -> Path:
-    """The nine benchmarks as data_prep writes them (DIR/<NAME>.parquet), from ../shared/benchmarks."""
+    """The nine benchmarks and the three validation sets as data_prep writes them (DIR/<NAME>.parquet,
+    DIR/validation/<NAME>.parquet) from JustRL's published files, through the path a download takes:
+    ../shared/benchmarks is a mirror of them, checked against their sha256 as a download is."""
     from data_prep.benchmarks import main
 
     if not (SHARED_BENCHMARKS / "AIME24" / "test.parquet").exists():
         pytest.skip(f"{SHARED_BENCHMARKS} not present")
     out = tmp_path_factory.mktemp("benchmarks")
-    assert main(["--output-dir", str(out), "--input-dir", str(SHARED_BENCHMARKS)]) == 0
+    assert main(["--output-dir", str(out), "--mirror", str(SHARED_BENCHMARKS)]) == 0
     return out
 
 

@@ -51,8 +51,9 @@ def problem(a: int, b: int) -> str:
 
 def write_data(data_dir: Path) -> None:
     """The task in verl's schema, through data_prep's own code: the RL training problems as DAPO-style rows
-    (`dapo_math_17k.parquet`), the held-out ones (`toy_heldout.parquet`, split "test"), and the three validation files
-    the recipe names (AIME24/AIME25/AMC23, benchmark rows from the held-out problems, scored as validation is)."""
+    (`dapo_math_17k.parquet`), the held-out ones (`toy_heldout.parquet`, split "test"), and AIME24/AIME25/AMC23 as
+    data_prep.benchmarks writes them (`benchmarks/<NAME>.parquet` and `benchmarks/validation/<NAME>.parquet`, which the
+    recipe validates on), benchmark rows made of two held-out problems, scored as validation is."""
     data_dir.mkdir(parents=True, exist_ok=True)
     source = data_dir / "toy_source.parquet"
     rows = [
@@ -70,8 +71,10 @@ def write_data(data_dir: Path) -> None:
     pq.write_table(
         pa.Table.from_pylist([{"problem": problem(a, b), "answer": str(a + b)} for a, b in HELD_OUT[:2]]), val_source
     )
-    for name in TRAIN_VALIDATION:
-        write_rows_atomic(data_dir / "benchmarks" / f"{name}.parquet", convert(name, str(val_source)))
+    for name in TRAIN_VALIDATION:  # as data_prep.benchmarks lays them out: evaluation, then in-training validation
+        rows = convert(name, str(val_source))
+        write_rows_atomic(data_dir / "benchmarks" / f"{name}.parquet", rows)
+        write_rows_atomic(data_dir / "benchmarks" / "validation" / f"{name}.parquet", rows)
 
 
 def build_base_model(model_dir: Path, seed: int = 0) -> int:

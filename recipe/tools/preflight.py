@@ -29,7 +29,7 @@ from recipe.tools.compose import compose_recipe, validate_with_verl
 
 HINTS = {
     "train": "python -m data_prep.dapo_math --output {path}",
-    "val": "python -m data_prep.benchmarks --output-dir {parent}",
+    "val": "python -m data_prep.benchmarks --output-dir {benchmarks}",
 }
 
 
@@ -65,7 +65,9 @@ def quick_problems(cfg: DictConfig) -> list[str]:
     files = [("train", cfg.data.train_files)] + [("val", f) for f in cfg.data.val_files]
     for kind, path in files:
         if not Path(path).is_file():
-            hint = HINTS[kind].format(path=path, parent=Path(path).parent)
+            # validation sets are written to <benchmarks>/validation/ by the same command as the benchmarks
+            benchmarks = Path(path).parent.parent if Path(path).parent.name == "validation" else Path(path).parent
+            hint = HINTS[kind].format(path=path, benchmarks=benchmarks)
             found.append(f"data file not found: {path} (data.{kind}_files); prepare it with: {hint}")
     model = str(cfg.actor_rollout_ref.model.path)
     if checkpoints.local_model_path(model) and not (Path(model).expanduser() / "config.json").is_file():
