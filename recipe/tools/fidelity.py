@@ -82,6 +82,8 @@ PUBLISHED: dict[str, object] = {
     # through the agent-loop extension points below, and the fork's engine context
     "justrl.validation_max_new_tokens": 31744,
     R + "max_model_len": 32768,
+    R + "seed": 0,
+    R + "enable_prefix_caching": True,  # the fork's engine had it on too
     R + "agent.agent_loop_manager_class": "recipe.validation_length.ValidationLengthAgentLoopManager",
     R + "agent.default_agent_loop": "justrl_single_turn",
     "trainer.save_freq": 50,
