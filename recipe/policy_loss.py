@@ -91,6 +91,7 @@ def _trace(old_log_prob, log_prob, advantages, response_mask, info: dict, loss: 
         "global_batch_size": int(info["global_batch_size"]),
         "batch_num_tokens": int(info.get("batch_num_tokens") or 0),
         "loss": loss.item(),
+        "log_prob_dtype": str(log_prob.dtype).removeprefix("torch."),  # verl's CPU actor gives bf16 log-probs
         **{k: v.detach().float().tolist() for k, v in
            (("old_log_prob", old_log_prob), ("log_prob", log_prob), ("advantages", advantages))},
         "response_mask": response_mask.int().tolist(),

@@ -75,6 +75,12 @@ def tensors(record: dict) -> dict[str, torch.Tensor]:
     }
 
 
+def as_computed(batch: dict[str, torch.Tensor], record: dict) -> dict[str, torch.Tensor]:
+    """The micro-batch in the dtype the worker computed its loss in (bf16 log-probs on verl's CPU actor)."""
+    dtype = getattr(torch, record["log_prob_dtype"])
+    return {**batch, "old": batch["old"].to(dtype), "new": batch["new"].detach().to(dtype)}
+
+
 def test_every_mini_batch_is_weighted_as_verl04_weighted_it_on_two_ranks(learning_run):
     from verl.trainer.ppo.core_algos import get_policy_loss_fn
     from verl.utils.config import omega_conf_to_dataclass
@@ -96,8 +102,9 @@ def test_every_mini_batch_is_weighted_as_verl04_weighted_it_on_two_ranks(learnin
         sizes = {(len(r["response_mask"]), sum(map(sum, r["response_mask"]))) for r in group}
         unequal += len(sizes) > 1
         batches = [tensors(r) for r in group]
-        want = v04_rank_loss(batches, per_rank)  # verl 0.4's arithmetic on the run's own micro-batches
-        torch.testing.assert_close(torch.tensor(sum(r["loss"] for r in group)), want.detach(), rtol=1e-4, atol=1e-6)
+        # verl 0.4's arithmetic on the run's own micro-batches, in the dtype the run used
+        want = v04_rank_loss([as_computed(b, r) for b, r in zip(batches, group, strict=True)], per_rank)
+        torch.testing.assert_close(torch.tensor(sum(r["loss"] for r in group)), want, rtol=1e-4, atol=1e-6)
         ours = torch.zeros(())
         for record, b in zip(group, batches, strict=True):
             info = {k: record[k] for k in ("dp_size", "batch_num_tokens", "global_batch_size")}
