@@ -9,15 +9,17 @@ class DataError(ValueError):
     """Bad input data: the message names the file, and the column or row."""
 
 
-def user_prompt(content: str) -> list[dict[str, str]]:
-    """verl's `prompt` column: one user message carrying JustRL's boxed-answer instruction."""
-    return [{"content": content + TRAIN_PROMPT_SUFFIX, "role": "user"}]
+def user_prompt(content: str, suffix: str = TRAIN_PROMPT_SUFFIX) -> list[dict[str, str]]:
+    """verl's `prompt` column: one user message carrying JustRL's boxed-answer instruction (or another `suffix`)."""
+    return [{"content": content + suffix, "role": "user"}]
 
 
-def verl_row(data_source: str, content: str, ground_truth: str, ability: str, extra_info: dict) -> dict:
+def verl_row(
+    data_source: str, content: str, ground_truth: str, ability: str, extra_info: dict, suffix: str = TRAIN_PROMPT_SUFFIX
+) -> dict:
     return {
         "data_source": data_source,
-        "prompt": user_prompt(content),
+        "prompt": user_prompt(content, suffix),
         "ability": ability,
         "reward_model": {"ground_truth": ground_truth, "style": "rule"},
         "extra_info": extra_info,

@@ -77,7 +77,8 @@ def _jsonl(path: Path) -> tuple[pa.Schema, int, Iterator[pa.RecordBatch]]:
     try:
         table = pj.read_json(path)
     except pa.ArrowException as err:
-        raise DataError(f"{path}: {_first_bad_json_line(path)}") from err
+        bad = _first_bad_json_line(path)  # a line that is not JSON at all, or else what arrow could not read
+        raise DataError(f"{path}: {bad}" + (f" ({_one_line(err)})" if bad.startswith("not readable") else "")) from err
     return table.schema, table.num_rows, iter(table.to_batches(max_chunksize=BATCH_ROWS))
 
 

@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import psutil
 import pytest
@@ -13,6 +14,8 @@ from smoke_runs import logged_steps, ray_like_pids, smoke, smoke_command
 
 from recipe.smoke.run import parse_metrics, ray_temp_dir, run_processes
 from recipe.tools.checkpoints import latest_step, saved_steps
+
+REPO = Path(__file__).resolve().parents[1]
 
 pytestmark = pytest.mark.e2e
 
@@ -167,21 +170,25 @@ def test_stages_that_resume_carry_the_run_on_with_a_new_overlay_and_rerun_to_not
 
 
 @pytest.mark.trainer_lane
-def test_a_reset_stage_starts_a_new_run_from_the_merged_actor_with_a_fresh_optimizer(tmp_path):
-    stages = tmp_path / "reset.yaml"
-    stages.write_text("stages:\n  - {name: first, steps: 1}\n  - {name: second, steps: 1, start: reset}\n")
-    root = tmp_path / "checkpoints" / "stages" / "reset"
-    out = smoke(tmp_path, "--stages", str(stages))
+def test_questas_stages_train_on_their_hints_and_the_second_starts_from_the_merged_first(tmp_path):
+    """recipe/stages/questa.yaml, a step a stage: the reset stage is a new run from the merged actor."""
+    root = tmp_path / "checkpoints" / "stages" / "questa"
+    out = smoke(tmp_path, "--stages", str(REPO / "recipe" / "stages" / "questa.yaml"))
     assert out.returncode == 0, out.stdout[-5000:]
-    _, second = out.stdout.split("stages: stage 2/2 second: ")
-    init_model = root / "1-second" / "init_model"
+    first, second = out.stdout.split("stages: stage 2/2 hints25: ")
+    for stage, data in ((first, "questa_50"), (second, "questa_25")):  # data_prep.questa's files, QuestA's estimator
+        assert f"'train_files': '{tmp_path}/data/{data}.parquet'" in stage and logged_steps(stage) == [1]
+        assert "'adv_estimator': 'reinforce_plus_plus'" in stage and "'verifier': 'lenient'" in stage
+        assert "rollout_corr/rollout_is_mean:" in stage and "training/filter_groups/evicted_samples:" in stage
+    assert "'max_prompt_length': 2048" in second
+    init_model = root / "1-hints25" / "init_model"
     assert (init_model / "model.safetensors").is_file()  # verl's merger on the first stage's last actor
-    assert f"converting verl checkpoint {root}/0-first/global_step_1/actor -> {init_model}" in out.stdout
+    assert f"converting verl checkpoint {root}/0-hints50/global_step_1/actor -> {init_model}" in out.stdout
     # the reference policy and the starting weights are the merged actor: verl's ref and actor read this key
     assert f"'path': '{init_model}'" in second
-    assert f"preflight: starting at step 0: no checkpoint in {root}/1-second" in second  # no optimizer to load
-    assert "Resuming from" not in second and logged_steps(second) == [1]
-    assert saved_steps(root / "0-first") == [1] and saved_steps(root / "1-second") == [1]
+    assert f"preflight: starting at step 0: no checkpoint in {root}/1-hints25" in second  # no optimizer to load
+    assert "Resuming from" not in second
+    assert saved_steps(root / "0-hints50") == [1] and saved_steps(root / "1-hints25") == [1]
 
 
 # What shows that an ablation's code path ran, in verl's log of two GRPO steps (the main smoke shows none of these).

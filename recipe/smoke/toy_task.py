@@ -20,6 +20,7 @@ atomically, so a change to either builds a new one and nothing stale is ever reu
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import random
 import shutil
@@ -53,7 +54,8 @@ def write_data(data_dir: Path) -> None:
     """The task in verl's schema, through data_prep's own code: the RL training problems as DAPO-style rows
     (`dapo_math_17k.parquet`), the held-out ones (`toy_heldout.parquet`, split "test"), and AIME24/AIME25/AMC23 as
     data_prep.benchmarks writes them (`benchmarks/<NAME>.parquet` and `benchmarks/validation/<NAME>.parquet`, which the
-    recipe validates on), benchmark rows made of two held-out problems, scored as validation is."""
+    recipe validates on), benchmark rows made of two held-out problems, scored as validation is; and QuestA's hinted
+    files (`write_questa_data`)."""
     data_dir.mkdir(parents=True, exist_ok=True)
     source = data_dir / "toy_source.parquet"
     rows = [
@@ -71,10 +73,25 @@ def write_data(data_dir: Path) -> None:
     pq.write_table(
         pa.Table.from_pylist([{"problem": problem(a, b), "answer": str(a + b)} for a, b in HELD_OUT[:2]]), val_source
     )
+    write_questa_data(data_dir)
     for name in TRAIN_VALIDATION:  # as data_prep.benchmarks lays them out: evaluation, then in-training validation
         rows = convert(name, str(val_source))
         write_rows_atomic(data_dir / "benchmarks" / f"{name}.parquet", rows)
         write_rows_atomic(data_dir / "benchmarks" / "validation" / f"{name}.parquet", rows)
+
+
+def write_questa_data(data_dir: Path) -> None:
+    """QuestA's hinted training files (questa_50.parquet, questa_25.parquet, recipe/stages/questa.yaml) made by
+    data_prep.questa from the training problems with a worked solution each, so a stage list runs on the toy task."""
+    from data_prep.questa import prepare as prepare_questa
+
+    source = data_dir / "questa_source.jsonl"
+    rows = [{"problem": problem(a, b), "answer": str(a + b),
+             "generation": f"<think>{a} and {b}.</think>Adding {a} and {b} gives {a + b}, so \\boxed{{{a + b}}}."}
+            for a, b in TRAIN]  # fmt: skip
+    source.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    for ratio in (50, 25):
+        prepare_questa(str(source), str(data_dir / f"questa_{ratio}.parquet"), ratio)
 
 
 def build_base_model(model_dir: Path, seed: int = 0) -> int:
