@@ -43,12 +43,20 @@ def test_steps_and_the_resume_point_are_read_as_verl_writes_them(tmp_path):
         checkpoints.latest_step(run)
 
 
-def test_prune_keeps_the_newest_and_zero_keeps_all(tmp_path):
-    run = fake_run(tmp_path / "run", [50, 100, 150, 200])
-    assert checkpoints.prune(run, 0) == []
-    assert [p.name for p in checkpoints.prune(run, 2)] == ["global_step_50", "global_step_100"]
-    assert checkpoints.saved_steps(run) == [150, 200]
+def test_after_a_save_the_newest_are_kept_whichever_process_saved_them(tmp_path):
+    """recipe/checkpoint_retention.py, built by verl's own `build_checkpoint_callback` from the recipe's config."""
+    from verl.trainer.ppo.checkpoint_callback import build_checkpoint_callback
 
+    run = fake_run(tmp_path / "run", [50, 100, 150, 200, 250, 300], latest=250)
+    (run / "global_step_25").mkdir()  # what verl's own rotation leaves: data.pt only
+    (run / "global_step_25" / "data.pt").write_bytes(b"")
+    callback = build_checkpoint_callback(recipe_cfg(run, "x/y"))
+    callback.on_save(trainer=None, global_step=250, checkpoint_dir=str(run / "global_step_250"))
+    assert checkpoints.saved_steps(run) == [150, 200, 250, 300]  # 300: above the saved step, left alone
+    assert not (run / "global_step_25").exists()
+    unlimited = build_checkpoint_callback(recipe_cfg(run, "x/y", "trainer.max_actor_ckpt_to_keep=0"))
+    unlimited.on_save(trainer=None, global_step=300, checkpoint_dir=str(run / "global_step_300"))
+    assert checkpoints.saved_steps(run) == [150, 200, 250, 300]
 
 def test_parameter_count_and_size_from_the_model_files(tiny_model_dir):
     import torch
@@ -66,17 +74,16 @@ def test_human_sizes():
     assert checkpoints.human(999) == "999 B"
 
 
-def test_preflight_says_it_resumes_and_prunes_an_earlier_attempts_extra_checkpoints(tmp_path, tiny_model_dir):
+def test_preflight_says_where_it_resumes_and_the_room_the_kept_checkpoints_need(tmp_path, tiny_model_dir):
     run = fake_run(tmp_path / "run", [50, 100, 150, 200, 250])
     lines = prepare_checkpoints(recipe_cfg(run, tiny_model_dir))
     assert lines[0] == f"resuming from {run}/global_step_250 (step 250 of 4380)"
-    assert lines[1:3] == [
-        f"removed {run}/global_step_50: beyond the newest 3 kept (trainer.max_actor_ckpt_to_keep)",
-        f"removed {run}/global_step_100: beyond the newest 3 kept (trainer.max_actor_ckpt_to_keep)",
-    ]
-    assert checkpoints.saved_steps(run) == [150, 200, 250]
-    assert lines[3].startswith("checkpoints: ") and "keeping the newest 3: 3 on disk, up to 3 more need" in lines[3]
-    assert lines[3].endswith(": room")
+    assert checkpoints.saved_steps(run) == [50, 100, 150, 200, 250]  # rotated after the next save, not before
+    # 5 on disk: the next save adds one, then the newest 3 stay
+    assert lines[1].startswith("checkpoints: ") and "keeping the newest 3: 5 on disk, up to 1 more need" in lines[1]
+    assert lines[1].endswith(": room")
+    fresh = prepare_checkpoints(recipe_cfg(tmp_path / "new", tiny_model_dir))
+    assert "keeping the newest 3: 0 on disk, up to 4 more need" in fresh[1]  # 3 kept + 1 being written
 
 
 def test_preflight_starts_fresh_only_when_told_and_never_deletes(tmp_path, tiny_model_dir):

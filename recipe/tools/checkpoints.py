@@ -5,7 +5,7 @@ verl writes `<trainer.default_local_dir>/global_step_N/{actor/,data.pt}` every `
 newest N in `latest_checkpointed_iteration.txt`; `trainer.resume_mode=auto` (verl's default, the recipe's too)
 continues from it: weights, optimizer, learning-rate schedule, RNG and data order. verl rotates
 (`trainer.max_actor_ckpt_to_keep`) only the checkpoints its own process saved, so those of an earlier, killed
-attempt would stay forever: `prune` applies the same limit to them when a run starts again.
+attempt would stay forever: recipe/checkpoint_retention.py rotates them after each save.
 """
 
 from __future__ import annotations
@@ -99,18 +99,6 @@ def parameter_count(model_dir: Path) -> int | None:
 def checkpoint_bytes(parameters: int, save_contents) -> int:
     """One actor checkpoint's size on disk."""
     return parameters * sum(BYTES_PER_PARAM.get(str(c), 0) for c in save_contents)
-
-
-def prune(run_dir: Path, keep: int) -> list[Path]:
-    """Remove all but the newest `keep` checkpoints of `run_dir` (none if `keep` <= 0); returns those removed."""
-    if keep <= 0:
-        return []
-    removed = []
-    for step in saved_steps(run_dir)[:-keep]:
-        path = run_dir / f"global_step_{step}"
-        shutil.rmtree(path)
-        removed.append(path)
-    return removed
 
 
 def set_aside(run_dir: Path) -> Path:

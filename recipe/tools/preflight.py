@@ -7,8 +7,8 @@ composes the recipe the same way. The cheap checks come first and import neither
 model, packages; torch only to count GPUs), so a run that cannot start says why within seconds; then verl's own
 `validate_config`. A run whose checkpoints already reach `trainer.total_training_steps` is complete: nothing to do.
 Otherwise it prepares the checkpoint folder (recipe/tools/checkpoints.py): with `trainer.resume_mode=disable` (a
-fresh start) an earlier run's checkpoints are moved aside, never deleted; when a run resumes, an earlier attempt's
-checkpoints beyond `trainer.max_actor_ckpt_to_keep` are removed, one line each.
+fresh start) an earlier run's checkpoints are moved aside, never deleted; when a run resumes it says from where (the
+rotation of an earlier attempt's checkpoints happens after the next save: recipe/checkpoint_retention.py).
 
     python -m recipe.tools.preflight --config-path recipe --config-name justrl [overrides]   # the checks alone
 """
@@ -122,7 +122,7 @@ def prepare_checkpoints(cfg: DictConfig) -> list[str]:
 
 
 def _resume(trainer: DictConfig) -> list[str]:
-    run_dir, keep = Path(trainer.default_local_dir), int(trainer.max_actor_ckpt_to_keep or 0)
+    run_dir = Path(trainer.default_local_dir)
     step = checkpoints.latest_step(run_dir)
     if trainer.resume_mode == "disable":
         if step is None and not checkpoints.saved_steps(run_dir):
@@ -132,10 +132,7 @@ def _resume(trainer: DictConfig) -> list[str]:
         return [f"resuming from {trainer.resume_from_path} (trainer.resume_mode=resume_path)"]
     if step is None:
         return [f"starting at step 0: no checkpoint in {run_dir}"]
-    lines = [f"resuming from {run_dir / f'global_step_{step}'} (step {step} of {trainer.total_training_steps})"]
-    for path in checkpoints.prune(run_dir, keep):
-        lines.append(f"removed {path}: beyond the newest {keep} kept (trainer.max_actor_ckpt_to_keep)")
-    return lines
+    return [f"resuming from {run_dir / f'global_step_{step}'} (step {step} of {trainer.total_training_steps})"]
 
 
 def _disk(cfg: DictConfig) -> str:
@@ -147,15 +144,16 @@ def _disk(cfg: DictConfig) -> str:
     size = checkpoints.checkpoint_bytes(params, cfg.actor_rollout_ref.actor.checkpoint.save_contents)
     start = checkpoints.latest_step(run_dir) or 0
     to_save = math.ceil(max(int(trainer.total_training_steps) - start, 0) / int(trainer.save_freq))
-    # verl rotates only what this attempt saves: the earlier ones stay beside up to `keep` new ones
-    new = min(keep, to_save) if keep > 0 else to_save
+    # after each save recipe/checkpoint_retention.py keeps the newest `keep`, so `keep` + 1 is the most on disk at once
+    on_disk = len(checkpoints.saved_steps(run_dir))
+    new = min(to_save, max(1, keep + 1 - on_disk)) if keep > 0 else to_save
     probe = next(p for p in (run_dir, *run_dir.absolute().parents) if p.exists())
     free = shutil.disk_usage(probe).free
     verdict = "room" if free >= new * size else "NOT ENOUGH ROOM: free space or lower KEEP_CKPTS"
     kept = f"the newest {keep}" if keep > 0 else "all (trainer.max_actor_ckpt_to_keep=0)"
     return (
         f"checkpoints: {human(size)} each ({human(params, ('', 'k', 'M', 'B'))} parameters), keeping {kept}: "
-        f"{len(checkpoints.saved_steps(run_dir))} on disk, up to {new} more need {human(new * size)}, "
+        f"{on_disk} on disk, up to {new} more need {human(new * size)}, "
         f"{human(free)} free under {probe}: {verdict}"
     )
 
