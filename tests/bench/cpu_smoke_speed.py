@@ -1,6 +1,6 @@
 """Start-up, per-step seconds, wall time and peak memory of `bash launch/cpu_smoke.sh` (run by hand).
 
-    python tests/bench/cpu_smoke_speed.py [--before REV] [--steps N] [smoke flags, e.g. --learn]
+    python tests/bench/cpu_smoke_speed.py [--before REV] [smoke arguments: --learn, trainer.total_training_steps=4]
 
 Runs the smoke of this checkout and, with `--before REV`, the same smoke of another revision of the repository
 (checked out in a scratch git worktree and put first on PYTHONPATH, so that verl's Ray workers import its code), one
