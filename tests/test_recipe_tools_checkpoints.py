@@ -58,6 +58,7 @@ def test_after_a_save_the_newest_are_kept_whichever_process_saved_them(tmp_path)
     unlimited.on_save(trainer=None, global_step=300, checkpoint_dir=str(run / "global_step_300"))
     assert checkpoints.saved_steps(run) == [150, 200, 250, 300]
 
+
 def test_parameter_count_and_size_from_the_model_files(tiny_model_dir):
     import torch
     from transformers import AutoModelForCausalLM
