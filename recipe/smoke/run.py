@@ -9,8 +9,9 @@
    time in four) from the per-machine cache, building it once (about 20 s).
 2. Runs verl's trainer (`python -m recipe.tools.train`: the launch preflight, then `verl.trainer.main_ppo`) on the SAME
    recipe (recipe/justrl.yaml) and reward module as launch/deepseek.sh, with recipe/smoke/cpu.yaml shrinking sizes
-   and loading the CPU layer (recipe/cpu/platform.py, recipe/cpu/hf_rollout.py, see recipe/cpu/README.md) through
-   verl's VERL_USE_EXTERNAL_MODULES. TensorBoard events go to `<workdir>/tensorboard_log/justrl/<experiment>`.
+   and the CPU layer (recipe/cpu/platform.py, recipe/cpu/hf_rollout.py, see recipe/cpu/README.md) loaded by this
+   project's `verl.plugins` entry point with VERL_PLATFORM=cpu. TensorBoard events go to
+   `<workdir>/tensorboard_log/justrl/<experiment>`.
 3. Prints verl's per-step metrics as they come, then one line:
    `smoke: <steps> steps, score_mean=<x>, grad_norm=<y>, world_size=<ranks>`; exit 0 only if every step ran with
    the strict reward. Ray and every process it started are stopped afterwards, on success and on failure.
@@ -221,8 +222,8 @@ def train(
     # What every verl process needs, Ray workers included: on a cluster started elsewhere (launch/slurm.sbatch, a
     # user's `ray start`) workers inherit their raylet's environment, not the driver's ("Distributed package doesn't
     # have NCCL built in": no CPU platform), so these also travel in Ray's runtime_env.
+    # The CPU layer and the `hf` rollout load through this project's `verl.plugins` entry point (recipe/cpu/plugin.py).
     worker_env = {
-        "VERL_USE_EXTERNAL_MODULES": "recipe.cpu.hf_rollout" if gpu else "recipe.cpu.platform,recipe.cpu.hf_rollout",
         "TOKENIZERS_PARALLELISM": "false",
         "WANDB_MODE": "disabled",
         "TORCH_COMPILE_DISABLE": "1",
@@ -373,6 +374,12 @@ def summarize(
     return 0
 
 
+def plugin_installed() -> bool:
+    from importlib.metadata import entry_points
+
+    return any(ep.value == "recipe.cpu.plugin" for ep in entry_points(group="verl.plugins"))
+
+
 def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -391,6 +398,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if (args.seed is not None or args.control) and not args.learn:
         parser.error("--seed and --control belong to the learning run: add --learn")
+    if not plugin_installed():
+        print("error: this project's verl plugin (the `verl.plugins` entry point in pyproject.toml, which loads the "
+              "CPU layer in every verl process) is not installed: pip install -e . (requirements-cpu.txt does)",
+              file=sys.stderr)  # fmt: skip
+        return 2
     # A SIGTERM (timeout, scheduler) becomes a normal exit, so the `finally` blocks stop Ray and clean up.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="justrl-smoke-", dir="/tmp"))
