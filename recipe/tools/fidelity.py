@@ -123,6 +123,8 @@ PUBLISHED_SCORES = [
 #   (workers/config/rollout.py) that main_ppo reads (`init_agent_loop_manager`) and the packaged YAML leaves out;
 # - trainer.v1.sampler.sampler_kwargs.*: passed whole to a custom sampler's constructor (trainer/ppo/v1/trainer_base.py
 #   `_build_replay_buffer`; recipe/replay_buffer.py, recipe/smoke/cpu.yaml);
+# - actor_rollout_ref.actor.optim.override_optimizer_config.*: passed to the optimizer's constructor
+#   (workers/config/optimizer.py `build_optimizer`; recipe/ablation/questa.yaml's Adam eps);
 # - justrl.*: this recipe's own path variables, used only through interpolation.
 UNDECLARED_BUT_READ = (
     "reward.reward_kwargs.",
@@ -133,6 +135,7 @@ UNDECLARED_BUT_READ = (
     "actor_rollout_ref.rollout.agent.agent_loop_manager_class",
     "ray_kwargs.ray_init.",
     "trainer.v1.sampler.sampler_kwargs.",
+    "actor_rollout_ref.actor.optim.override_optimizer_config.",
     "justrl.",
 )
 
