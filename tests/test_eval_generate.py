@@ -89,6 +89,19 @@ def test_a_torn_last_line_is_dropped_on_resume(tmp_path):
     assert keys(path) == [(0, 0), (0, 1)]
 
 
+def test_a_response_with_unicode_line_separators_stays_one_record(tmp_path):
+    """A random model writes anything: U+2028, U+0085 and form feeds stay inside their record (JSON keeps them raw
+    with ensure_ascii=False; str.splitlines() would cut the line there, eval.store's reader does not)."""
+    path = tmp_path / "g.jsonl"
+    with Appender(path) as out:
+        out.write([{"index": 0, "sample": 0, "response": "a\u2028b\x85c\x0cd"}, {"index": 0, "sample": 1}])
+    assert keys(path) == [(0, 0), (0, 1)]
+    assert next(read_records(path))["response"] == "a\u2028b\x85c\x0cd"
+    with Appender(path) as out:  # reopening for a resume keeps both
+        out.write([])
+    assert keys(path) == [(0, 0), (0, 1)]
+
+
 def test_missing_benchmark_file_names_the_command_to_make_it(tiny_model_dir, tmp_path, capsys):
     assert (
         generate(

@@ -6,7 +6,6 @@ environment, then those marked vllm_lane as well in the vLLM lane's environment.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from pathlib import Path
@@ -36,7 +35,9 @@ def tokenizer(real_model):
 
 
 def records(out: Path, name: str = "MATH-500") -> list[dict]:
-    return [json.loads(line) for line in (out / "generations" / f"{name}.jsonl").read_text().splitlines()]
+    from eval.store import read_records
+
+    return list(read_records(out / "generations" / f"{name}.jsonl"))
 
 
 def generate(model: Path, data: Path, out: Path, *extra: str) -> list[dict]:

@@ -323,7 +323,8 @@ def true_scores(rollout_dir: Path) -> dict[int, float]:
 
     scores = {}
     for path in rollout_dir.glob("*.jsonl"):
-        rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        # split on "\n" only: str.splitlines() also splits on U+2028 and others that JSON strings may hold raw
+        rows = [json.loads(line) for line in path.read_text().split("\n") if line.strip()]
         if rows:
             values = [compute_score(TRAIN_SOURCE, r["output"], r["gts"])["score"] for r in rows]
             scores[int(path.stem)] = sum(values) / len(values)
