@@ -106,7 +106,7 @@ def test_generation_grading_and_report_on_its_real_responses(real_model, prepare
     from eval.grade import main as grade
     from eval.report import main as report
 
-    rows = generate(real_model, prepared_benchmarks, tmp_path, "--backend", "hf", "--max-new-tokens", "128")
+    rows = generate(real_model, prepared_benchmarks, tmp_path, "--backend", "hf", "--max-new-tokens", "64")
     assert_ends_are_honest(rows, tokenizer)
     for row in rows:
         assert row["prompt_tokens"] == len(prompt_ids(tokenizer, row["problem"]))  # what the engine was handed
