@@ -36,6 +36,8 @@ def stale_checkpoints(run_dir: Path, step: int, keep: int) -> list[Path]:
         for path in run_dir.iterdir()
         if (match := STEP_DIR.fullmatch(path.name)) and path.is_dir() and int(match.group(1)) <= step
     )
-    kept = {s for s, path in folders if actor_dir(path) is not None}
-    kept = set(sorted(kept)[-keep:])
+    # a checkpoint: actor shards, or any actor folder with content (save_contents without the model); never the one
+    # just saved
+    saved = sorted(s for s, path in folders if actor_dir(path) is not None or any((path / "actor").glob("*")))
+    kept = {*saved[-keep:], step}
     return [path for s, path in folders if s not in kept]

@@ -54,6 +54,11 @@ def test_after_a_save_the_newest_are_kept_whichever_process_saved_them(tmp_path)
     callback.on_save(trainer=None, global_step=250, checkpoint_dir=str(run / "global_step_250"))
     assert checkpoints.saved_steps(run) == [150, 200, 250, 300]  # 300: above the saved step, left alone
     assert not (run / "global_step_25").exists()
+    hf_only = tmp_path / "hf_only"  # checkpoint.save_contents without the model: no shards, a Hugging Face copy
+    for step in (1, 2, 3, 4, 5):
+        (hf_only / f"global_step_{step}" / "actor" / "huggingface").mkdir(parents=True)
+    callback.on_save(trainer=None, global_step=5, checkpoint_dir=str(hf_only / "global_step_5"))
+    assert sorted(p.name for p in hf_only.iterdir()) == ["global_step_3", "global_step_4", "global_step_5"]
     unlimited = build_checkpoint_callback(recipe_cfg(run, "x/y", "trainer.max_actor_ckpt_to_keep=0"))
     unlimited.on_save(trainer=None, global_step=300, checkpoint_dir=str(run / "global_step_300"))
     assert checkpoints.saved_steps(run) == [150, 200, 250, 300]

@@ -2,7 +2,8 @@
 # The upstream lane: each fix in recipe/upstream/ against a scratch copy of the installed verl (0.9.1). For each
 # patch, its tests are added to the copy and must fail there, then its fix is applied and they must pass. Where a
 # patch for verl's main does not apply to the installed version, recipe/upstream/v<version>/ holds the variant used.
-# Tests that need vLLM skip without it, as upstream's do. Nothing in the installed environment changes. .ci/run calls it after the main test command. About 1-2 minutes.
+# Tests that need vLLM skip without it, as upstream's do. Nothing in the installed environment changes. .ci/run
+# calls it after the trainer lane. About 1-2 minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
