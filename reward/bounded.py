@@ -244,13 +244,15 @@ def _done(future: Future, timeout: float) -> bool:
     return True
 
 
-_hosts: dict[int, _Host] = {}
+# One host per (workers, module of the checks): its workers fork with that module imported, so no check's time limit
+# pays for importing it (a host started for another module imported it inside the first call's limit).
+_hosts: dict[tuple[int, str], _Host] = {}
 _hosts_lock = threading.Lock()
 
 
 def _host(workers: int, preload: str) -> _Host:
     with _hosts_lock:
-        host = _hosts.get(workers)
+        host = _hosts.get((workers, preload))
         if host is None or not host.alive():
             if host is not None and host.pid == os.getpid():
                 host.close()
@@ -259,7 +261,7 @@ def _host(workers: int, preload: str) -> _Host:
             except CheckerError as err:  # one more try before a reward worker or a grading run gives up
                 logger.warning("answer-check workers did not start (%s); trying once more", str(err).splitlines()[0])
                 host = _Host(workers, [preload])
-            _hosts[workers] = host
+            _hosts[workers, preload] = host
         return host
 
 
