@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import os
 import re
 import shutil
@@ -319,12 +318,12 @@ def logged_run(tensorboard_dir: Path) -> dict[int, dict[str, float]]:
 def true_scores(rollout_dir: Path) -> dict[int, float]:
     """{step: mean strict score} of the training responses verl dumped (`trainer.rollout_data_dir`), scored again by
     the recipe's reward: the policy's real score, whatever reward a control trained it on."""
+    from eval.store import read_records
     from reward.score import compute_score
 
     scores = {}
     for path in rollout_dir.glob("*.jsonl"):
-        # split on "\n" only: str.splitlines() also splits on U+2028 and others that JSON strings may hold raw
-        rows = [json.loads(line) for line in path.read_text().split("\n") if line.strip()]
+        rows = list(read_records(path))
         if rows:
             values = [compute_score(TRAIN_SOURCE, r["output"], r["gts"])["score"] for r in rows]
             scores[int(path.stem)] = sum(values) / len(values)
