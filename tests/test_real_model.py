@@ -92,9 +92,8 @@ def test_data_prep_measures_real_prompts_against_the_token_limit(real_model, sha
     assert dapo_math(["--input", str(source), "--output", str(tmp_path / "out.parquet"), "--tokenizer",
                       str(real_model)]) == 0  # fmt: skip
     summary = capsys.readouterr().out.strip().splitlines()[-1]
-    lengths = [
-        PromptLength(str(real_model))(row["prompt"]) for row in pq.read_table(tmp_path / "out.parquet").to_pylist()
-    ]
+    length = PromptLength(str(real_model))
+    lengths = [length(row["prompt"]) for row in pq.read_table(tmp_path / "out.parquet").to_pylist()]
     dropped = int(re.search(r"over \d+ tokens dropped: (\d+)", summary).group(1))
     assert dropped + len(lengths) == len(problems) == 500, summary
     assert max(lengths) <= MAX_PROMPT_TOKENS and min(lengths) > 40  # the system prompt alone is about 30 tokens
