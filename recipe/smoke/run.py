@@ -232,6 +232,9 @@ def train(
         worker_env.update(VERL_PLATFORM="cpu", VERL_ENGINE_DEVICE="cuda", VERL_ENGINE_VENDOR="nvidia")
     worker_env.update({k: os.environ[k] for k in PASSED_ON if os.environ.get(k)})
     env = {**os.environ, **worker_env, "RAY_DEDUP_LOGS": "0", "HYDRA_FULL_ERROR": "1", "PYTHONUNBUFFERED": "1"}
+    # Ray's raylet, started from this environment, otherwise starts one idle Python worker per logical CPU (8, see
+    # recipe/smoke/cpu.yaml) for tasks verl hardly runs: on 2 cores their start-up delays the actors' own
+    env.setdefault("RAY_prestart_worker_first_driver", "0")
     env[RUN_MARKER] = str(ray_dir)
     runtime_env = [f'+ray_kwargs.ray_init.runtime_env.env_vars.{k}="{v}"' for k, v in worker_env.items()]
     ablation = [o for o in overrides if o.startswith("+ablation@_global_=")]  # before the smoke's sizes
