@@ -12,19 +12,24 @@ from pathlib import Path
 import psutil
 from conftest import REPO
 
-from recipe.smoke.run import parse_metrics
+from recipe.smoke.run import RUN_MARKER, parse_metrics, ray_temp_dir
 
 
-def ray_like_pids(marker: str) -> set[int]:
-    """Processes of a Ray runtime: named by Ray (`ray::...`, raylet, gcs_server) or naming the run's directory."""
+def ray_like_pids(workdir: str) -> set[int]:
+    """Processes of the smoke run in `workdir`: Ray's (`ray::...`, raylet, gcs_server, its dashboard and agents)
+    that carry the run's marker in their environment (RUN_MARKER, which Ray's processes inherit) or name the run's
+    Ray directory on their command line, and any process naming `workdir`. Another run's Ray (the lanes run two
+    tests side by side) is not this one's."""
+    ray_dir = str(ray_temp_dir(Path(workdir)))
     pids = set()
     for proc in psutil.process_iter(["pid", "name", "cmdline"]):
         cmdline = " ".join(proc.info["cmdline"] or [])
-        if (
-            cmdline.startswith(("ray::", "ray-dashboard"))
-            or proc.info["name"] in ("raylet", "gcs_server")
-            or marker in cmdline
-        ):
+        try:
+            ours = proc.environ().get(RUN_MARKER) == ray_dir or ray_dir in cmdline
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            ours = ray_dir in cmdline
+        ray_like = cmdline.startswith(("ray::", "ray-dashboard")) or proc.info["name"] in ("raylet", "gcs_server")
+        if (ray_like and ours) or workdir in cmdline:
             pids.add(proc.info["pid"])
     return pids
 

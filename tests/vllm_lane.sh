@@ -3,7 +3,8 @@
 # the tests marked vllm_lane: eval.generate --backend vllm, the model verifier through eval.grade, and verl's vLLM
 # rollout and weight sync (launch/cpu_smoke.sh --rollout vllm). .ci/run calls it after the main test command.
 # The environment is built as the main one is (torch first, then one requirements file), rebuilt when either
-# requirements file changes; VLLM_VENV=DIR puts it elsewhere. Extra arguments go to pytest.
+# requirements file changes; VLLM_VENV=DIR puts it elsewhere. `--build-only` builds it and stops (.ci/run builds it
+# while the main test command runs). Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv=${VLLM_VENV:-.venv-vllm}
@@ -18,4 +19,6 @@ if [ "$(cat "$venv/.requirements-stamp" 2>/dev/null)" != "$stamp" ]; then
   "$venv/bin/pip" uninstall -q -y torchvision torchaudio torchcodec
   echo "$stamp" > "$venv/.requirements-stamp"
 fi
-exec "$venv/bin/python" -m pytest -m vllm_lane "$@"
+if [[ "${1:-}" == "--build-only" ]]; then exit 0; fi
+# two tests side by side, as in tests/trainer_lane.sh: an engine start mostly waits (LANE_WORKERS=1: one at a time)
+exec "$venv/bin/python" -m pytest -m vllm_lane -n "${LANE_WORKERS:-2}" --dist loadgroup "$@"
