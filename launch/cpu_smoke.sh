@@ -9,7 +9,7 @@
 #   --gpu           the same on one GPU
 #   --rollout vllm  verl's own vLLM rollout and weight sync instead of the transformers one (on CPU: the vLLM lane's
 #                   environment, tests/vllm_lane.sh)
-#   --stages FILE   a stage list (recipe/stages/), one step a stage
+#   --stages FILE   a stage list (recipe/stages/), one step a stage (--stage-steps N: N steps a stage)
 #   --ablation NAME an ablation of recipe/ablation/
 #   --ray-nodes N   a local Ray cluster of N nodes (ray start --head / --address), verl joining it, one rank a node
 #   WORKDIR         keep the tiny model, data, checkpoints and logs here; a rerun resumes, and a finished run says
@@ -19,7 +19,7 @@ args=()
 while [[ "${1:-}" == --* ]]; do
   case "$1" in
     --gpu|--learn) args+=("$1"); shift ;;
-    --rollout|--ablation|--ray-nodes|--seed|--control) args+=("$1" "$2"); shift 2 ;;
+    --rollout|--ablation|--ray-nodes|--seed|--control|--stage-steps) args+=("$1" "$2"); shift 2 ;;
     --stages|--model) args+=("$1" "$(realpath "$2")"); shift 2 ;;
     *) break ;;
   esac

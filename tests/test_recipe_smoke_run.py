@@ -121,10 +121,18 @@ def test_the_sweep_evaluates_every_checkpoint_of_the_run(smoke_run, tmp_path):
 
 
 @pytest.mark.trainer_lane
-def test_a_run_killed_after_its_first_checkpoint_resumes_where_it_stopped(tmp_path):
-    """SIGKILL to every process of the run (as a dead node), then the same command again."""
-    run_dir = tmp_path / "checkpoints" / "justrl" / "cpu-smoke"
-    command, env = smoke_command(tmp_path)
+def test_a_stage_list_killed_after_its_first_checkpoint_resumes_where_it_stopped_and_reruns_to_nothing(tmp_path):
+    """Two stages of two steps, the second resuming the first's run with a new overlay. SIGKILL to every process of
+    the run (as a dead node) after step 1, then the same command again: stage 1 resumes at step 2, none repeated or
+    skipped, stage 2 carries the run on; the newest 3 checkpoints are kept across the attempts; a third time, nothing
+    runs."""
+    stages = tmp_path / "stages.yaml"
+    stages.write_text(
+        "stages:\n  - {name: short, steps: 2}\n"
+        "  - {name: longer, steps: 2, start: resume, overrides: [data.max_response_length=24]}\n"
+    )
+    run_dir = tmp_path / "checkpoints" / "stages" / "stages" / "0-short"
+    command, env = smoke_command(tmp_path, "--stages", str(stages), "--stage-steps", "2")
     proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     first = []
     for line in proc.stdout:
@@ -140,33 +148,20 @@ def test_a_run_killed_after_its_first_checkpoint_resumes_where_it_stopped(tmp_pa
     proc.stdout.close()
     assert not run_processes(marker)
 
-    out = smoke(tmp_path)
-    assert out.returncode == 0, out.stdout[-5000:]
-    assert f"preflight: resuming from {run_dir}/global_step_1 (step 1 of 2)" in out.stdout
-    assert logged_steps(out.stdout) == [2]  # none repeated, none skipped: 1 before the kill, 2 after
-    assert saved_steps(run_dir) == [1, 2]
-
-
-@pytest.mark.trainer_lane
-def test_stages_that_resume_carry_the_run_on_with_a_new_overlay_and_rerun_to_nothing(tmp_path):
-    stages = tmp_path / "stages.yaml"
-    stages.write_text(
-        "stages:\n  - {name: short, steps: 1}\n"
-        "  - {name: longer, steps: 1, start: resume, overrides: [data.max_response_length=24]}\n"
-    )
-    run_dir = tmp_path / "checkpoints" / "stages" / "stages" / "0-short"
-    out = smoke(tmp_path, "--stages", str(stages))
+    out = smoke(tmp_path, "--stages", str(stages), "--stage-steps", "2")
     assert out.returncode == 0, out.stdout[-5000:]
     first, second = out.stdout.split("stages: stage 2/2 longer: ")
-    assert "stages: stage 1/2 short: steps 1..1" in first and logged_steps(first) == [1]
-    assert second.startswith(f"steps 2..2 in {run_dir}, resume")
-    assert f"preflight: resuming from {run_dir}/global_step_1 (step 1 of 2)" in second
-    assert "'max_response_length': 24" in second and logged_steps(second) == [2]
-    assert saved_steps(run_dir) == [1, 2]
+    assert f"stages: stage 1/2 short: steps 2..2 in {run_dir}, resume" in first
+    assert f"preflight: resuming from {run_dir}/global_step_1 (step 1 of 2)" in first
+    assert logged_steps(first) == [2]  # 1 before the kill, 2 after
+    assert second.startswith(f"steps 3..4 in {run_dir}, resume")
+    assert f"preflight: resuming from {run_dir}/global_step_2 (step 2 of 4)" in second
+    assert "'max_response_length': 24" in second and logged_steps(second) == [3, 4]
+    assert saved_steps(run_dir) == [2, 3, 4]  # justrl.yaml keeps 3 (recipe/checkpoint_retention.py)
 
-    again = smoke(tmp_path, "--stages", str(stages))
+    again = smoke(tmp_path, "--stages", str(stages), "--stage-steps", "2")
     assert again.returncode == 0 and "preflight" not in again.stdout
-    assert "stage 1/2 short: done (step 2" in again.stdout and "stage 2/2 longer: done (step 2" in again.stdout
+    assert "stage 1/2 short: done (step 4" in again.stdout and "stage 2/2 longer: done (step 4" in again.stdout
 
 
 @pytest.mark.trainer_lane
@@ -203,10 +198,19 @@ INGREDIENTS = {
 }
 
 
-# Ablations whose code paths are independent share one run (one start-up instead of four); verl 0.9's own losses,
-# which replace the recipe's verl 0.4 weighting and each other, run alone.
-RUNS = [("kl_loss", "entropy_bonus", "dynamic_sampling", "tis"), ("dr_grpo",), ("gspo",), ("verl09_loss",)]
-assert sorted(name for run in RUNS for name in run) == sorted(INGREDIENTS)
+# Ablations whose code paths are independent share one run (one start-up instead of four). verl 0.9's own losses
+# replace the recipe's verl 0.4 weighting and each other: verl09_loss runs alone, and the other two ride on runs that
+# check something else and do not depend on the loss (a start-up each saved).
+RUNS = [("kl_loss", "entropy_bonus", "dynamic_sampling", "tis"), ("verl09_loss",)]
+RIDING = {"gspo": "the two-node run", "dr_grpo": "the validation-length run"}
+assert sorted([*(name for run in RUNS for name in run), *RIDING]) == sorted(INGREDIENTS)
+
+
+def assert_ablations_ran(out, names) -> None:
+    for evidence in (e for name in names for e in INGREDIENTS[name]):
+        assert evidence in out.stdout, evidence
+    replaced = names[0] in ("dr_grpo", "gspo", "verl09_loss")
+    assert ("actor/verl04_micro_batch_share" in out.stdout) is not replaced
 
 
 @pytest.mark.trainer_lane
@@ -215,18 +219,17 @@ def test_ablations_run_two_grpo_steps_with_their_ingredients_active(names, tmp_p
     out = smoke(tmp_path, f"+ablation@_global_=[{','.join(names)}]")
     assert out.returncode == 0, out.stdout[-5000:]
     assert logged_steps(out.stdout) == [1, 2]
-    for evidence in (e for name in names for e in INGREDIENTS[name]):
-        assert evidence in out.stdout, evidence
-    replaced = names[0] in ("dr_grpo", "gspo", "verl09_loss")
-    assert ("actor/verl04_micro_batch_share" in out.stdout) is not replaced
+    assert_ablations_ran(out, names)
 
 
 @pytest.mark.trainer_lane
 def test_two_ray_nodes_each_train_one_rank_of_a_sharded_actor_and_stop_afterwards(tmp_path):
-    """The multi-node path: `ray start --head`, `ray start --address`, verl joining through RAY_ADDRESS."""
+    """The multi-node path: `ray start --head`, `ray start --address`, verl joining through RAY_ADDRESS (with the
+    gspo ablation, whose evidence is its loss mode)."""
     before = ray_like_pids(str(tmp_path))
-    out = smoke(tmp_path, "--ray-nodes", "2")
+    out = smoke(tmp_path, "--ray-nodes", "2", "+ablation@_global_=[gspo]")
     assert out.returncode == 0, out.stdout[-5000:]
+    assert_ablations_ran(out, ["gspo"])
     assert out.stdout.strip().splitlines()[-1].endswith(", world_size=2")
     assert "smoke: local Ray cluster of 2 nodes at 127.0.0.1:" in out.stdout
     assert "Connecting to existing Ray cluster" in out.stdout and "Started a local Ray instance" not in out.stdout
@@ -243,7 +246,8 @@ def test_two_ray_nodes_each_train_one_rank_of_a_sharded_actor_and_stop_afterward
 def test_validation_generates_past_the_training_length_as_the_published_run_did(tmp_path):
     """recipe/validation_length.py: validation asks for justrl.validation_max_new_tokens (32 on the smoke, 31,744 in
     the recipe) while training stops at data.max_response_length (16, 15,360). A model taught to repeat one token
-    and never stop shows each cap as the length of its responses."""
+    and never stop shows each cap as the length of its responses (with the dr_grpo ablation, whose evidence is its
+    loss settings)."""
     import json
 
     from recipe.smoke.tiny_model import build_model, teach
@@ -257,8 +261,10 @@ def test_validation_generates_past_the_training_length_as_the_published_run_did(
     model.save_pretrained(model_dir)
     dumps = {"train": tmp_path / "rollouts", "val": tmp_path / "validation"}
     dump_overrides = [f"trainer.rollout_data_dir={dumps['train']}", f"trainer.validation_data_dir={dumps['val']}"]
-    out = smoke(tmp_path, "--model", str(model_dir), "trainer.total_training_steps=1", *dump_overrides)
+    out = smoke(tmp_path, "--model", str(model_dir), "trainer.total_training_steps=1", "+ablation@_global_=[dr_grpo]",
+                *dump_overrides)  # fmt: skip
     assert out.returncode == 0, out.stdout[-5000:]
+    assert_ablations_ran(out, ["dr_grpo"])
     lengths = {}
     for kind, folder in dumps.items():
         rows = [json.loads(line) for path in folder.glob("*.jsonl") for line in path.read_text().splitlines()]
