@@ -248,8 +248,7 @@ def test_validation_generates_past_the_training_length_as_the_published_run_did(
     the recipe) while training stops at data.max_response_length (16, 15,360). A model taught to repeat one token
     and never stop shows each cap as the length of its responses (with the dr_grpo ablation, whose evidence is its
     loss settings)."""
-    import json
-
+    from eval.store import read_records
     from recipe.smoke.tiny_model import build_model, teach
 
     model_dir = tmp_path / "repeater"
@@ -267,7 +266,7 @@ def test_validation_generates_past_the_training_length_as_the_published_run_did(
     assert_ablations_ran(out, ["dr_grpo"])
     lengths = {}
     for kind, folder in dumps.items():
-        rows = [json.loads(line) for path in folder.glob("*.jsonl") for line in path.read_text().splitlines()]
+        rows = [row for path in folder.glob("*.jsonl") for row in read_records(path)]
         assert rows and all(set(r["output"]) == {"7"} for r in rows), rows[:2]  # one token each: "7"
         lengths[kind] = {len(r["output"]) for r in rows}
     assert lengths == {"train": {16}, "val": {32}}
