@@ -45,7 +45,10 @@ from typing import Any
 START_TIMEOUT_S = 120.0  # for the host and its first worker to import SymPy and the checks' modules, on an idle machine
 START_LIMIT_ENV = "JUSTRL_CHECKER_START_S"  # sets the start limit, in seconds, instead
 RESPAWN_S = 2.0  # per round of calls: replacing a killed worker, and IPC
-PROJECT_ROOT = str(Path(__file__).resolve().parents[1])
+# The host is this package's checker_host, found from the folder its top-level package is in, wherever the package
+# sits (`reward` here, or a copy inside another package).
+HOST_MODULE = f"{__package__}.checker_host"
+PROJECT_ROOT = str(Path(__file__).resolve().parents[__package__.count(".") + 1])
 logger = logging.getLogger(__name__)
 
 
@@ -129,7 +132,7 @@ class _Host:
         # The host imports checks by module name, from this project and from wherever the caller imports them.
         path = [PROJECT_ROOT, *(p for p in sys.path if p and os.path.isdir(p))]
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(dict.fromkeys(path))}
-        command = [sys.executable, "-m", "reward.checker_host", "--fd", str(theirs.fileno()), "--workers", str(workers)]
+        command = [sys.executable, "-m", HOST_MODULE, "--fd", str(theirs.fileno()), "--workers", str(workers)]
         command += [arg for module in preload for arg in ("--preload", module)]
         self.proc = subprocess.Popen(
             command,
