@@ -14,6 +14,25 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_BENCHMARKS = REPO.parent / "shared" / "benchmarks"
 
 
+# Module fixtures that run verl's trainer once for all the tests that read them. Each such test joins the fixture's
+# xdist_group, so that side-by-side workers (pytest-xdist's --dist loadgroup) run them on one worker and the run
+# happens once, not once a worker.
+SHARED_RUNS = ("smoke_run", "learning_run")
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups into the test ids
+def pytest_collection_modifyitems(items):
+    for item in items:
+        for name in SHARED_RUNS:
+            if name in getattr(item, "fixturenames", ()):
+                item.add_marker(pytest.mark.xdist_group(name))
+    # The runs of minutes first (those marked long, and the shared runs), the rest in their order: side by side, a
+    # long run handed out last keeps one worker busy while the other has nothing left to do.
+    items.sort(
+        key=lambda item: item.get_closest_marker("long") is None and item.get_closest_marker("xdist_group") is None
+    )
+
+
 def verl_config(*overrides: str):
     """verl's packaged ppo_trainer, composed with Hydra as verl's main_ppo does."""
     from recipe.tools.compose import compose_verl

@@ -127,6 +127,7 @@ def test_hf_and_vllm_agree_on_greedy_tokens(real_model, prepared_benchmarks, tmp
         assert a["response"] == b["response"], (a["response"], b["response"])
 
 
+@pytest.mark.long
 @pytest.mark.vllm_lane
 def test_the_smoke_trains_it_through_verls_vllm_rollout_and_its_checkpoint_merges_back(real_model, tmp_path):
     import torch
@@ -142,7 +143,10 @@ def test_the_smoke_trains_it_through_verls_vllm_rollout_and_its_checkpoint_merge
         "actor_rollout_ref.rollout.max_model_len=256",
         "actor_rollout_ref.actor.ppo_max_token_len_per_gpu=2048",
     ]
-    out = smoke(tmp_path, "--rollout", "vllm", "--model", str(real_model), *lengths)
+    # validation after the last step only, one checkpoint (at step 2): about 25 s of a ~340 s run, of which ~200 s
+    # are start-up (Ray, the vLLM engine) and teardown
+    once = ["trainer.val_before_train=false", "trainer.save_freq=2"]
+    out = smoke(tmp_path, "--rollout", "vllm", "--model", str(real_model), *lengths, *once)
     assert out.returncode == 0, out.stdout[-5000:] + out.stderr[-3000:]
     assert logged_steps(out.stdout) == [1, 2]
     steps = dict(filter(None, map(parse_metrics, out.stdout.splitlines())))

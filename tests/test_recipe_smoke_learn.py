@@ -30,11 +30,6 @@ def learned(out) -> tuple[float, float, float, float]:
     return tuple(float(match.group(i)) for i in (2, 3, 4, 5))
 
 
-# The tests that read the one learning run: one group, so that the lanes' side-by-side workers (pytest-xdist) run
-# them on one worker and the run happens once.
-ON_THE_LEARNING_RUN = pytest.mark.xdist_group("learning_run")
-
-
 @pytest.fixture(scope="module")
 def learning_run(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("learn")
@@ -45,7 +40,6 @@ def learning_run(tmp_path_factory):
     return out, workdir, trace, before
 
 
-@ON_THE_LEARNING_RUN
 def test_held_out_accuracy_rises_by_at_least_0_3_to_at_least_0_6(learning_run):
     out, *_ = learning_run
     a0, a1, s0, s1 = learned(out)
@@ -87,7 +81,6 @@ def as_computed(batch: dict[str, torch.Tensor], record: dict) -> dict[str, torch
     return {**batch, "old": batch["old"].to(dtype), "new": batch["new"].detach().to(dtype)}
 
 
-@ON_THE_LEARNING_RUN
 def test_every_mini_batch_is_weighted_as_verl04_weighted_it_on_two_ranks(learning_run):
     from verl.trainer.ppo.core_algos import get_policy_loss_fn
     from verl.utils.config import omega_conf_to_dataclass
@@ -125,7 +118,6 @@ def test_every_mini_batch_is_weighted_as_verl04_weighted_it_on_two_ranks(learnin
     assert unequal >= len(groups) // 2, f"only {unequal} of {len(groups)} mini-batches packed unequally"
 
 
-@ON_THE_LEARNING_RUN
 def test_its_tensorboard_logs_are_what_eval_dynamics_draws(learning_run, tmp_path, capsys):
     from eval.dynamics import main as dynamics
 
@@ -136,7 +128,6 @@ def test_its_tensorboard_logs_are_what_eval_dynamics_draws(learning_run, tmp_pat
         assert (tmp_path / f"{name}.png").read_bytes()[:4] == b"\x89PNG"
 
 
-@ON_THE_LEARNING_RUN
 def test_a_rerun_of_the_finished_run_is_complete_without_starting_ray(learning_run):
     out, workdir, _, before = learning_run
     again = smoke(workdir, "--learn")
@@ -148,6 +139,7 @@ def test_a_rerun_of_the_finished_run_is_complete_without_starting_ray(learning_r
     assert not [p for p in psutil.process_iter(["cmdline"]) if str(workdir) in " ".join(p.info["cmdline"] or [])]
 
 
+@pytest.mark.long
 def test_the_random_control_does_not_learn(tmp_path):
     a0, a1, _, _ = learned(smoke(tmp_path, "--learn", "--control", "random"))
     assert a1 - a0 <= 0.1, (a0, a1)

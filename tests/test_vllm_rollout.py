@@ -67,6 +67,7 @@ def test_vllm_on_cpu_reloads_weights_only_layerwise(tiny_model_dir, tmp_path, mo
         llm.llm_engine.engine_core.shutdown()
 
 
+@pytest.mark.long
 def test_the_learning_run_learns_through_verls_vllm_rollout_and_every_weight_sync_lands(tmp_path):
     """`launch/cpu_smoke.sh --learn --rollout vllm`: the recipe's learning run (tests/test_recipe_smoke_learn.py) with
     verl's own rollout and weight sync: held-out accuracy rises as it does with the transformers rollout. vLLM starts

@@ -8,4 +8,4 @@
 # resumed through a stage list, QuestA's stages, the ablations, two Ray nodes, the validation length.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-exec python -m pytest -m trainer_lane -n "${LANE_WORKERS:-2}" --dist loadgroup "$@"
+exec python -m pytest -m trainer_lane -n "${LANE_WORKERS:-2}" "$@"

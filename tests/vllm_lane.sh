@@ -21,4 +21,4 @@ if [ "$(cat "$venv/.requirements-stamp" 2>/dev/null)" != "$stamp" ]; then
 fi
 if [[ "${1:-}" == "--build-only" ]]; then exit 0; fi
 # two tests side by side, as in tests/trainer_lane.sh: an engine start mostly waits (LANE_WORKERS=1: one at a time)
-exec "$venv/bin/python" -m pytest -m vllm_lane -n "${LANE_WORKERS:-2}" --dist loadgroup "$@"
+exec "$venv/bin/python" -m pytest -m vllm_lane -n "${LANE_WORKERS:-2}" "$@"
