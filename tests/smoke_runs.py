@@ -10,9 +10,16 @@ import time
 from pathlib import Path
 
 import psutil
+import pytest
 from conftest import REPO
 
 from recipe.smoke.run import RUN_MARKER, parse_metrics, ray_temp_dir
+
+# verl 0.9.1's vLLM rollout syncs weights over /tmp/rl-colocate-zmq-<Ray job id>-replica-<r>-rank-<k>.sock, and the
+# first job of every Ray cluster is 01000000: two runs on one machine, each with its own Ray, bind the same socket and
+# both hang at their first weight sync (recipe/upstream/README.md). Runs through verl's vLLM rollout are therefore one
+# xdist_group: one at a time, beside the lane's other tests.
+ONE_VLLM_ROLLOUT_AT_A_TIME = pytest.mark.xdist_group("vllm_rollout")
 
 
 def ray_like_pids(workdir: str) -> set[int]:
@@ -42,6 +49,23 @@ def smoke_command(workdir: Path, *args: str) -> tuple[list[str], dict[str, str]]
 SILENCE_S = 600  # a run that prints nothing for this long is stuck; a slow machine only prints more slowly
 
 
+def kill_run(proc: subprocess.Popen, workdir: str | None) -> None:
+    """A stuck run, whole: the command and everything below it, and what of the run's Ray and trainer has left it
+    (a trainer whose parent died keeps its CPUs busy under the tests that follow)."""
+    try:
+        family = [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
+    except psutil.NoSuchProcess:
+        family = []
+    family += [psutil.Process(pid) for pid in (ray_like_pids(workdir) if workdir else ()) if psutil.pid_exists(pid)]
+    for victim in family:
+        try:
+            victim.kill()
+        except psutil.NoSuchProcess:
+            pass
+    psutil.wait_procs(family, timeout=30)
+    proc.wait()
+
+
 def run_with_progress(command: list[str], env: dict[str, str], silence_s: float = SILENCE_S):
     """`subprocess.run(command, capture_output=True, text=True)`, but with a limit on silence instead of on wall time:
     the run is killed, and the test fails, only when it has printed nothing for `silence_s` seconds."""
@@ -60,8 +84,7 @@ def run_with_progress(command: list[str], env: dict[str, str], silence_s: float 
         reader.start()
     while proc.poll() is None:
         if time.monotonic() - last[0] > silence_s:
-            proc.kill()
-            proc.wait()
+            kill_run(proc, env.get("WORKDIR"))
             raise AssertionError(f"{command}: no output for {silence_s:.0f} s; killed. Last lines:\n"
                                  + "".join(chunks["out"][-30:] + chunks["err"][-30:]))  # fmt: skip
         time.sleep(1)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from smoke_runs import logged_steps, smoke
+from smoke_runs import ONE_VLLM_ROLLOUT_AT_A_TIME, logged_steps, smoke
 
 pytestmark = pytest.mark.real_model_lane
 MODEL_ENV = "JUSTRL_REAL_MODEL"
@@ -127,6 +127,7 @@ def test_hf_and_vllm_agree_on_greedy_tokens(real_model, prepared_benchmarks, tmp
         assert a["response"] == b["response"], (a["response"], b["response"])
 
 
+@ONE_VLLM_ROLLOUT_AT_A_TIME
 @pytest.mark.long
 @pytest.mark.vllm_lane
 def test_the_smoke_trains_it_through_verls_vllm_rollout_and_its_checkpoint_merges_back(real_model, tmp_path):

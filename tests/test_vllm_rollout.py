@@ -9,6 +9,7 @@ rollout and weight sync (the training path of launch/deepseek.sh), every sync ch
 from __future__ import annotations
 
 import pytest
+from smoke_runs import ONE_VLLM_ROLLOUT_AT_A_TIME
 
 pytest.importorskip("vllm", reason="the vLLM lane's environment (tests/vllm_lane.sh)")
 pytestmark = pytest.mark.vllm_lane
@@ -67,6 +68,7 @@ def test_vllm_on_cpu_reloads_weights_only_layerwise(tiny_model_dir, tmp_path, mo
         llm.llm_engine.engine_core.shutdown()
 
 
+@ONE_VLLM_ROLLOUT_AT_A_TIME
 @pytest.mark.long
 def test_the_learning_run_learns_through_verls_vllm_rollout_and_every_weight_sync_lands(tmp_path):
     """`launch/cpu_smoke.sh --learn --rollout vllm`: the recipe's learning run (tests/test_recipe_smoke_learn.py) with
