@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -13,7 +14,7 @@ import psutil
 import pytest
 from conftest import REPO
 
-from recipe.smoke.run import RUN_MARKER, parse_metrics, ray_temp_dir
+from recipe.smoke.run import RUN_MARKER, parse_metrics, ray_temp_dir, stop_ray
 
 # verl 0.9.1's vLLM rollout syncs weights over /tmp/rl-colocate-zmq-<Ray job id>-replica-<r>-rank-<k>.sock, and the
 # first job of every Ray cluster is 01000000: two runs on one machine, each with its own Ray, bind the same socket and
@@ -56,13 +57,12 @@ def kill_run(proc: subprocess.Popen, workdir: str | None) -> None:
         family = [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
     except psutil.NoSuchProcess:
         family = []
-    family += [psutil.Process(pid) for pid in (ray_like_pids(workdir) if workdir else ()) if psutil.pid_exists(pid)]
     for victim in family:
-        try:
+        with contextlib.suppress(psutil.NoSuchProcess):
             victim.kill()
-        except psutil.NoSuchProcess:
-            pass
     psutil.wait_procs(family, timeout=30)
+    if workdir:  # the run's own stop: every process carrying its marker, as the smoke stops them
+        stop_ray(str(ray_temp_dir(Path(workdir))))
     proc.wait()
 
 
