@@ -16,12 +16,15 @@ from conftest import REPO
 
 from reward.bounded import START_LIMIT_ENV, CheckerError, bounded_map, start_limit_s
 
-# Pairs only SymPy settles: math-verify's equivalence and the published rule grader.
+# Pairs only SymPy settles: math-verify's equivalence and the published rule grader. Their limit is generous: these
+# tests are about who calls, and on a loaded machine (a Ray actor on one CPU beside two busy processes) the first
+# check took longer than the default 5 s and counted as "not equal", as the limit is meant to.
 CHECKS = """
 from reward.grading import is_correct
 from reward.math_equal import math_equal
-verdicts = [math_equal("\\\\frac{2}{4}", "\\\\frac12"), is_correct("so \\\\boxed{0.5}", "\\\\frac{1}{2}"),
-            math_equal("3", "\\\\frac12")]
+t = 60.0
+verdicts = [math_equal("\\\\frac{2}{4}", "\\\\frac12", timeout_s=t),
+            is_correct("so \\\\boxed{0.5}", "\\\\frac{1}{2}", timeout_s=t), math_equal("3", "\\\\frac12", timeout_s=t)]
 print("VERDICTS", verdicts, flush=True)
 """
 EXPECTED = "VERDICTS [True, True, False]"
