@@ -31,7 +31,8 @@ import textwrap
 from collections.abc import Iterable
 from pathlib import Path
 
-from recipe.protocol import RECIPE_DIR
+from recipe.protocol import RECIPE_DIR, base_models
+from recipe.tools.compose import ablations as ablation_names
 
 REPO = RECIPE_DIR.parent
 PACKAGES = ("recipe", "reward")  # this repository's packages that exported code may import
@@ -124,10 +125,11 @@ def rewrite(text: str, modules: Iterable[str], name: str) -> str:
 
 
 def readme(name: str, modules: list[str]) -> str:
-    ablations = ", ".join(f"`{p.stem}`" for p in sorted((RECIPE_DIR / "ablation").glob("*.yaml")))
-    ablations = textwrap.fill(f"- An ablation: `+ablation@_global_=NAME`, NAME one of {ablations}.", 118,
-                              subsequent_indent="  ", break_on_hyphens=False)  # fmt: skip
-    models = ", ".join(f"`{p.stem}`" for p in sorted((RECIPE_DIR / "base_model").glob("*.yaml")))
+    ablations = textwrap.fill(
+        f"- An ablation: `+ablation@_global_=NAME`, NAME one of {', '.join(f'`{a}`' for a in ablation_names())}.",
+        118, subsequent_indent="  ", break_on_hyphens=False,
+    )  # fmt: skip
+    models = ", ".join(f"`{m}`" for m in base_models())
     files = "\n".join(f"- `{moved(m, name)}`" for m in modules)
     return f"""# JustRL
 
