@@ -1,6 +1,7 @@
 """Training dynamics of one or more runs: the paper's curves, health alarms and the compute budget.
 
     python -m eval.dynamics --logdir RUN [--logdir RUN2 ...] [--label NAME ...] --output-dir DIR [--model deepseek]
+                            [--metric NAME ...]
 
 Reads each run's own logs: the TensorBoard event files verl's logger writes (`tensorboard_log/<project>/<run>`, or
 $TENSORBOARD_DIR), and W&B offline runs under the same directory (read with wandb's own `wandb leet inspect --json`;
@@ -14,6 +15,9 @@ Writes DIR/entropy.png (with JustRL's published band, `recipe.protocol.ENTROPY_B
 DIR/response_length.png and DIR/val_acc.png, runs overlaid and labelled; prints `ALERT: <run> step <N>: ...` lines for
 entropy collapse or blow-up, a flat reward and a response length pinned at the cap; and prints each run's cumulative
 prompt+response tokens beside JustRL's budget (`recipe.protocol.TOKEN_BUDGETS`), projected to the recipe's step count.
+`--metric NAME` (repeatable) also plots any logged metric, runs overlaid, to DIR/metric_<NAME with _ for />.png and
+prints its first and last value per run: an ablation's own evidence (`actor/w_reinforce_positive_token_frac`,
+`training/reward/raw_score/mean`; recipe/README.md, "Adding an ablation").
 """
 
 from __future__ import annotations
@@ -192,12 +196,33 @@ def plot(runs: dict[str, Series], output_dir: Path) -> list[Path]:
     return [*written, output_dir / "val_acc.png"]
 
 
+def plot_metrics(runs: dict[str, Series], metrics: list[str], output_dir: Path) -> list[Path]:
+    """One figure per metric, runs overlaid; prints each run's first and last value (or that it did not log it)."""
+    written = []
+    for metric in metrics:
+        fig, ax = figure()
+        for label, series in runs.items():
+            if metric not in series:
+                print(f"metric: {label}: {metric} not logged")
+                continue
+            steps, values = ordered(series[metric])
+            ax.plot(steps, values, label=label)
+            print(f"metric: {label}: {metric} {values[0]:.4g} (step {steps[0]}) -> {values[-1]:.4g} (step {steps[-1]})")
+        ax.set(xlabel="step", ylabel=metric, title=metric)
+        ax.legend()
+        path = output_dir / f"metric_{re.sub(r'[^A-Za-z0-9@.-]+', '_', metric)}.png"
+        save_png(fig, path)
+        written.append(path)
+    return written
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--logdir", action="append", required=True, type=Path, help="a run's log directory")
     parser.add_argument("--label", action="append", help="a name per --logdir (default: the directory name)")
     parser.add_argument("--output-dir", required=True, type=Path)
     parser.add_argument("--model", choices=base_models(), default="deepseek", help="budget and step count")
+    parser.add_argument("--metric", action="append", default=[], help="also plot this logged metric (repeatable)")
     for field, default in vars(Thresholds()).items():
         parser.add_argument(f"--{field.replace('_', '-')}", type=type(default), default=default)
     args = parser.parse_args(argv)
@@ -215,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"ALERT: {label} step {step}: {message}")
         print(f"compute: {label}: {compute(series, args.model)}")
     args.output_dir.mkdir(parents=True, exist_ok=True)
-    for path in plot(runs, args.output_dir):
+    for path in [*plot(runs, args.output_dir), *plot_metrics(runs, args.metric, args.output_dir)]:
         print(f"written: {path}")
     return 0
 

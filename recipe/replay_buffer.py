@@ -15,13 +15,36 @@ config", `trainer_base.py` `_build_replay_buffer`). So the group filter and batc
 sampler come here through `sampler_kwargs`, by interpolation from the keys verl reads for them (recipe/smoke/cpu.yaml),
 and this class hands them to verl's constructor as `_build_replay_buffer` does. The upstream fix is the back-off in
 `ReplayBuffer._wait_for_next_poll` itself (recipe/upstream/).
+
+It also logs what the reward returned beside its score as training metrics: verl keeps every extra key of a reward
+function's result (`reward_extra_info`) with each trajectory, and logs them for validation only. After sampling a
+training batch this class reads them back for the batch's trajectories and adds `training/reward/<key>/mean` for each
+numeric one (booleans as 0/1): the strict verifier's `acc`, and a shaped reward's raw and shaped scores
+(recipe/ablation/format_credit.py), so that an ablation of the reward shows in the training curves.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
+from numbers import Number
 from typing import Any
 
+import transfer_queue as tq
 from verl.trainer.ppo.v1.replay_buffer import ReplayBuffer
+
+REWARD_METRIC = "training/reward/{key}/mean"
+
+
+def reward_info_metrics(extra_fields: list) -> dict[str, float]:
+    """The mean of each numeric key of the trajectories' `reward_extra_info` (see the module doc)."""
+    values: dict[str, list[float]] = defaultdict(list)
+    for fields in extra_fields:
+        fields = getattr(fields, "data", fields)
+        info = fields.get("reward_extra_info", {}) if isinstance(fields, dict) else {}
+        for key, value in info.items():
+            if isinstance(value, Number):  # bool is a Number
+                values[key].append(float(value))
+    return {REWARD_METRIC.format(key=key): sum(v) / len(v) for key, v in values.items()}
 
 
 class BackoffReplayBuffer(ReplayBuffer):
@@ -57,7 +80,11 @@ class BackoffReplayBuffer(ReplayBuffer):
 
     def sample(self, global_steps: int, partition_id: str, batch_size: int):
         self._next_wait = self.first_poll_s
-        return super().sample(global_steps, partition_id, batch_size)
+        batch, metrics = super().sample(global_steps, partition_id, batch_size)
+        if partition_id == "train" and batch.keys:
+            data = tq.kv_batch_get(keys=batch.keys, partition_id=partition_id, select_fields=["extra_fields"])
+            metrics = {**metrics, **reward_info_metrics(list(data["extra_fields"]))}
+        return batch, metrics
 
     def _wait_for_next_poll(self, partition_id: str, last_debug_time: float) -> float:
         wait, self._next_wait = self._next_wait, min(2 * self._next_wait, self.max_poll_s, self.poll_interval)

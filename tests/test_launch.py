@@ -133,9 +133,52 @@ def test_a_stage_list_runs_each_stage_through_the_model_launch_script(tmp_path):
 
 
 def test_unknown_ablation_lists_the_known_ones():
-    out = run("ablate.sh", "no_such_thing")
-    assert out.returncode == 2
-    assert "length_penalty" in out.stderr and "lenient_verifier" in out.stderr
+    for name in ("no_such_thing", "kl_loss+no_such_thing"):
+        out = run("ablate.sh", name)
+        assert out.returncode == 2 and f"unknown ablation '{name}'; known: " in out.stderr
+        assert "length_penalty" in out.stderr and "w_reinforce" in out.stderr
+
+
+def test_an_unknown_model_lists_the_known_ones_in_one_line():
+    for script, args in (("ablate.sh", ["kl_loss"]), ("stages.sh", [str(REPO / "recipe/stages/prorl.yaml")])):
+        out = run(script, *args, env={"MODEL": "qwen"})
+        assert out.returncode == 2 and out.stderr == "unknown MODEL 'qwen'; known: deepseek nemotron\n", out.stderr
+
+
+def test_each_run_is_named_after_its_model_ablations_and_seed(tmp_path):
+    out = run("ablate.sh", "kl_loss+entropy_bonus", "--cfg", "job", env={"MODEL": "nemotron", "SEED": "3",
+                                                                          "CKPT_DIR": str(tmp_path)})  # fmt: skip
+    assert out.returncode == 0, out.stderr[-2000:]
+    name = "justrl-nemotron-1.5b-kl_loss+entropy_bonus-seed3"
+    assert f"  experiment_name: {name}\n" in out.stdout
+    assert f"  default_local_dir: {tmp_path}/justrl/{name}\n" in out.stdout
+    assert "entropy_coeff: 0.001" in out.stdout and "use_kl_loss: true" in out.stdout
+    assert re.search(r"^  seed: 3$", out.stdout, re.M)  # data.seed
+
+
+@pytest.mark.parametrize(
+    ("override", "line"),
+    [
+        ("+no.such.key=1", "preflight: no.such.key is not a key of verl 0.9.1 or the recipe: verl would ignore it"),
+        (
+            "+trainer.total_trainig_steps=1",
+            "preflight: trainer.total_trainig_steps is not a key of verl 0.9.1 or the "
+            "recipe (did you mean trainer.total_training_steps?)",
+        ),
+        ("trainer.total_trainig_steps=1", "(did you mean trainer.total_training_steps?), so it cannot be set"),
+        ("actor_rollout_ref.model.override_config.attn_implementation=sdpa", "add it with a leading +"),
+    ],
+)
+def test_a_key_nothing_reads_stops_the_launch_in_one_line_before_anything_starts(override, line, tmp_path):
+    out = run("deepseek.sh", override, env={"DATA_DIR": str(tmp_path)})
+    assert out.returncode == 2 and line in out.stderr, out.stderr
+    assert "Traceback" not in out.stderr and "data file not found" not in out.stderr  # the key first, alone
+    cfg = run("deepseek.sh", override, "--cfg", "job")
+    if override.startswith("+"):  # `--cfg job` warns and still prints
+        assert cfg.returncode == 0 and f"warning: {line.removeprefix('preflight: ')}" in cfg.stderr
+        assert "total_training_steps: 4380" in cfg.stdout
+    else:  # nothing to print: the same one line
+        assert cfg.returncode == 2 and line.removeprefix("preflight: ") in cfg.stderr and "Traceback" not in cfg.stderr
 
 
 @pytest.mark.parametrize("script", SCRIPTS)

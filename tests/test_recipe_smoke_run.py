@@ -31,7 +31,11 @@ def test_smoke_exits_zero_with_its_closing_line(smoke_run):
     out, _, _ = smoke_run
     assert out.returncode == 0, out.stdout[-5000:] + out.stderr[-5000:]
     last = out.stdout.strip().splitlines()[-1]
-    assert re.fullmatch(r"smoke: 2 steps, score_mean=-?[\d.]+, grad_norm=[\d.e+-]+, world_size=1", last), last
+    assert re.fullmatch(
+        r"smoke: 2 steps, score_mean=-?[\d.]+, grad_norm=[\d.e+-]+, world_size=1, loss=verl04_token_mean, "
+        r"reward=pkg://reward\.score:compute_score\(verifier=strict\)",
+        last,
+    ), last
 
 
 def test_every_training_step_ran_and_a_gradient_was_applied(smoke_run):
@@ -53,7 +57,12 @@ def test_every_training_step_ran_and_a_gradient_was_applied(smoke_run):
 def test_the_strict_reward_scored_training_and_math_verify_scored_validation(smoke_run):
     out, _, _ = smoke_run
     assert "'path': 'pkg://reward.score'" in out.stdout
-    assert "smoke: reward verifier=strict" in out.stdout
+    assert "run: cpu-smoke -> " in out.stdout and "; reward pkg://reward.score:compute_score(verifier=strict);" in (
+        out.stdout
+    )
+    # the reward's extra keys are training metrics too (recipe/replay_buffer.py): the strict verifier's accuracy
+    steps = dict(p for p in map(parse_metrics, out.stdout.splitlines()) if p and "actor/grad_norm" in p[1])
+    assert all(0 <= s["training/reward/acc/mean"] <= 1 for s in steps.values())
     steps = [p[1] for p in map(parse_metrics, out.stdout.splitlines()) if p and "critic/score/min" in p[1]]
     assert {s["critic/score/min"] for s in steps} <= {-1.0, 1.0}  # the strict verifier's +1 / -1 scale
     assert "val-core/AIME24/acc/mean@2" in out.stdout or "val-aux/AIME24/score/mean@2" in out.stdout
@@ -86,6 +95,83 @@ def test_stop_ray_finds_a_worker_that_lost_its_parent(tmp_path):
 def test_no_ray_process_outlives_the_run(smoke_run):
     _, workdir, before = smoke_run
     assert ray_like_pids(str(workdir)) - before == set()
+
+
+def test_an_ablation_in_a_reused_workdir_is_its_own_run_with_its_evidence_at_every_step(smoke_run, tmp_path, capsys):
+    """A researcher's path: the plain smoke done in WORKDIR, then the two worked Python ablations (a registered loss and
+    a shaped reward) in the same WORKDIR. They run as their own run, name what they used, and log their evidence at
+    every step, which eval.dynamics draws; the plain smoke's run is left as it was."""
+    from eval.dynamics import main as dynamics
+
+    _, workdir, before = smoke_run
+    out = smoke(workdir, "--ablation", "w_reinforce+format_credit")
+    assert out.returncode == 0, out.stdout[-5000:] + out.stderr[-3000:]
+    name = "cpu-smoke-w_reinforce+format_credit"
+    assert f"run: {name} -> {workdir}/checkpoints/justrl/{name}; " in out.stdout
+    assert "already complete" not in out.stdout and logged_steps(out.stdout) == [1, 2]
+    assert (
+        out.stdout.strip()
+        .splitlines()[-1]
+        .endswith(
+            ", loss=w_reinforce, reward=pkg://recipe.ablation.format_credit:compute_score(verifier=strict "
+            "boxed_wrong_score=-0.5)"
+        )
+    )
+    steps = dict(p for p in map(parse_metrics, out.stdout.splitlines()) if p and "actor/grad_norm" in p[1])
+    for metrics in steps.values():
+        assert metrics["actor/w_reinforce_lambda"] == 0.1 and 0 <= metrics["actor/w_reinforce_positive_token_frac"] <= 1
+        assert 0 < metrics["actor/verl04_micro_batch_share"] <= 1  # the recipe's weighting, under the new loss
+        assert {"training/reward/raw_score/mean", "training/reward/credited/mean"} <= metrics.keys()
+        # the shaped score is the raw one, except -0.5 instead of -1 for each credited response
+        shift = 0.5 * metrics["training/reward/credited/mean"]
+        assert metrics["training/reward/score/mean"] == pytest.approx(metrics["training/reward/raw_score/mean"] + shift)
+    assert saved_steps(workdir / "checkpoints" / "justrl" / name) == [1, 2]
+    assert saved_steps(workdir / "checkpoints" / "justrl" / "cpu-smoke") == [1, 2]
+    logdir = workdir / "tensorboard_log" / "justrl" / name
+    evidence = ["actor/w_reinforce_positive_token_frac", "training/reward/raw_score/mean"]
+    assert dynamics(["--logdir", str(logdir), "--output-dir", str(tmp_path), *(f"--metric={m}" for m in evidence)]) == 0
+    printed = capsys.readouterr().out
+    for metric in evidence:
+        assert f"metric: {name}: {metric} " in printed and "(step 2)" in printed
+        assert (tmp_path / f"metric_{metric.replace('/', '_')}.png").read_bytes()[:4] == b"\x89PNG"
+    assert ray_like_pids(str(workdir)) - before == set()
+
+
+def test_rerunning_the_plain_smoke_in_that_workdir_is_its_own_finished_run_and_other_settings_are_refused(smoke_run):
+    _, workdir, _ = smoke_run
+    again = smoke(workdir)
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    assert "already complete: step 2 of 2" in again.stdout
+    assert again.stdout.strip().splitlines()[-1].startswith("smoke: 2 steps, ")
+    changed = smoke(workdir, "actor_rollout_ref.actor.optim.lr=1e-3", "trainer.total_training_steps=3")
+    assert changed.returncode == 2, changed.stdout[-3000:]
+    assert f"{workdir}/checkpoints/justrl/cpu-smoke holds a run started with other settings, 1 key(s) differ: " in (
+        changed.stderr
+    )
+    assert "actor_rollout_ref.actor.optim.lr: 1e-06 -> 0.001" in changed.stderr  # the step count may change
+    assert "Started a local Ray instance" not in changed.stdout + changed.stderr
+    assert latest_step(workdir / "checkpoints" / "justrl" / "cpu-smoke") == 2
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["+trainer.total_trainig_steps=1"], "preflight: trainer.total_trainig_steps is not a key of verl 0.9.1 or the "
+         "recipe (did you mean trainer.total_training_steps?)"),
+        (["trainer.total_trainig_steps=1"], "(did you mean trainer.total_training_steps?), so it cannot be set"),
+        (["actor_rollout_ref.actor.policy_loss.loss_mode=w_reinforce"], "preflight: actor_rollout_ref.actor."
+         "policy_loss.loss_mode=w_reinforce is not a registered policy loss; modules imported from "
+         "actor_rollout_ref.model.external_lib: [recipe.policy_loss, recipe.validation_length]"),
+        (["--ablation", "w_reinforce+no_such"], "error: --ablation w_reinforce+no_such: unknown no_such; known: "),
+    ],
+    ids=["mistyped new key", "mistyped key", "loss module not loaded", "unknown ablation"],
+)  # fmt: skip
+def test_each_mistake_is_one_line_and_exit_2_before_ray_starts(args, message, tmp_path):
+    out = smoke(tmp_path, *args)
+    assert out.returncode == 2, out.stdout[-3000:] + out.stderr[-3000:]
+    assert message in out.stderr, out.stderr[-3000:]
+    assert "Traceback" not in out.stderr and "Started a local Ray instance" not in out.stdout + out.stderr
+    assert not (tmp_path / "checkpoints" / "justrl" / "cpu-smoke" / "justrl_run.yaml").exists()
 
 
 def test_eval_accepts_the_verl_checkpoint_and_converts_it_with_verls_merger(smoke_run, tmp_path):

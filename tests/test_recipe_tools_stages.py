@@ -50,7 +50,9 @@ def test_resume_continues_the_run_and_reset_begins_a_new_one_from_it(tmp_path):
     assert stage_overrides(b) == [
         "data.max_response_length=16384", f"trainer.default_local_dir={tmp_path}/0-a",
         "trainer.total_training_steps=15", "trainer.resume_mode=auto",
+        "justrl.resume_check=false",  # the stage changes the run it resumes by design
     ]  # fmt: skip
+    assert "justrl.resume_check=false" not in stage_overrides(a) + stage_overrides(c)
     assert stage_overrides(c)[-1] == f"actor_rollout_ref.model.path={tmp_path}/2-c/init_model"
 
 

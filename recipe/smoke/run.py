@@ -13,15 +13,17 @@
    project's `verl.plugins` entry point with VERL_PLATFORM=cpu. TensorBoard events go to
    `<workdir>/tensorboard_log/justrl/<experiment>`.
 3. Prints verl's per-step metrics as they come, then one line:
-   `smoke: <steps> steps, score_mean=<x>, grad_norm=<y>, world_size=<ranks>`; exit 0 only if every step ran with
-   the strict reward. Ray and every process it started are stopped afterwards, on success and on failure.
+   `smoke: <steps> steps, score_mean=<x>, grad_norm=<y>, world_size=<ranks>, loss=<mode>, reward=<function>` (every
+   step of the run, over all its attempts); exit 0 only if every step ran. Ray and every process it started are
+   stopped afterwards, on success and on failure.
 
 `--learn` is the run that shows the recipe learning (recipe/smoke/learn.yaml): 60 GRPO steps of 8 prompts x 8
 samples on two ranks, validated on 20 held-out problems before and after, ending with
 `learn: steps=N val_acc=A0->A1 score=S0->S1 wall=Ts` (S: the mean strict score of the first and the last 5 steps,
 recomputed from verl's rollout dumps). `--seed S` reseeds the data order, the mini-batch order and the rollout
 (the base model stays the same); `--control constant|random` replaces the training reward by a control that must not
-learn (recipe/smoke/controls.py). Each variant is its own experiment (`cpu-learn[-random][-seedS]`).
+learn (recipe/smoke/controls.py). Each variant is its own run (recipe/tools/identity.py): `cpu-learn[-random][-seedS]`,
+and `cpu-smoke-NAME` for `--ablation NAME` (NAME+NAME for several).
 
 It saves checkpoints as it goes: run again with the same --workdir and it resumes, as a real run does; a finished run
 says `already complete: step N of N` and exits 0 without starting Ray.
@@ -58,7 +60,7 @@ from recipe.tools.compose import ablations
 
 METRIC = re.compile(r"([\w/@.-]+):(-?[\d.]+(?:e[-+]?\d+)?|nan|inf)")
 STEP = re.compile(r"(?<![\w/])step:\d+ - ")
-VERIFIER = re.compile(r"'verifier': '(\w+)'")  # in the config verl's TaskRunner prints at start-up
+RUN = re.compile(r"^run: (?P<name>\S+) -> \S+; reward (?P<reward>.+); loss (?P<loss>\S+); advantage \S+$")  # preflight
 COMPLETE = re.compile(r"^already complete: step (\d+) of (\d+)")
 HELD_OUT_ACC = re.compile(rf"val-core/{TRAIN_SOURCE}/acc/mean@\d+")
 
@@ -145,26 +147,29 @@ def prepare_workdir(workdir: Path, model: Path | None = None) -> Path:
     return model
 
 
-def experiment(learn: bool, control: str | None, seed: int | None) -> str | None:
-    """The experiment name of a learning run variant (each its own checkpoints and logs), None for the plain smoke."""
-    if not learn:
-        return None
-    return "cpu-learn" + (f"-{control}" if control else "") + (f"-seed{seed}" if seed is not None else "")
-
-
 def learn_overrides(workdir: Path, control: str | None, seed: int | None) -> list[str]:
-    """The learning run's variant: its experiment, where verl dumps its rollouts, its control reward and seeds."""
-    name = experiment(True, control, seed)
-    overrides = [f"trainer.experiment_name={name}", f"trainer.rollout_data_dir={workdir / 'rollouts' / name}"]
+    """The learning run's variant: where verl dumps its rollouts, its control reward and its seed (the run's name,
+    and so its folders, follow from them: recipe/tools/identity.py)."""
+    overrides = [f"trainer.rollout_data_dir={workdir / 'rollouts'}/${{trainer.experiment_name}}"]
     if control:
         overrides += [
             "reward.custom_reward_function.path=pkg://recipe.smoke.controls",
             f"+reward.custom_reward_function.reward_kwargs.control={control}",
         ]
     if seed is not None:  # the data order, the mini-batch order and the rollout's sampling
-        overrides += [f"data.seed={seed}", f"actor_rollout_ref.actor.data_loader_seed={seed}",
-                      f"actor_rollout_ref.rollout.seed={seed}"]  # fmt: skip
+        overrides.append(f"justrl.seed={seed}")
     return overrides
+
+
+def ablation_overrides(ablation: str | None) -> list[str]:
+    """`--ablation NAME` or `NAME+NAME`: the Hydra override selecting them (a ValueError naming an unknown one)."""
+    if not ablation:
+        return []
+    names = ablation.split("+")
+    unknown = [name for name in names if name not in ablations()]
+    if unknown:
+        raise ValueError(f"--ablation {ablation}: unknown {', '.join(unknown)}; known: {', '.join(ablations())}")
+    return [f"+ablation@_global_=[{','.join(names)}]"]
 
 
 def run(
@@ -185,9 +190,8 @@ def run(
     """One smoke run, or with `stages` every stage of a stage list (recipe/tools/stages.py), `stage_steps` each.
     `ablation` selects recipe/ablation/NAME.yaml, applied before the smoke's sizes (which win where both set one)."""
     started = time.monotonic() if started is None else started
+    overrides = [*ablation_overrides(ablation), *overrides]
     model = prepare_workdir(workdir, model)
-    if ablation is not None:
-        overrides = [f"+ablation@_global_={ablation}", *overrides]
     if learn:
         overrides = [*learn_overrides(workdir, control, seed), *overrides]
     settings = dict(gpu=gpu, ray_nodes=ray_nodes, rollout=rollout, learn=learn, model=model, started=started)
@@ -265,7 +269,7 @@ def train(
     # verl's trainer in the same process
     command = [sys.executable, "-m", "recipe.tools.train", *args]
     steps: dict[int, dict[str, float]] = {}
-    verifiers: set[str] = set()
+    identity = None
     complete = None
     proc = None
     try:
@@ -281,7 +285,7 @@ def train(
         )  # fmt: skip
         for line in proc.stdout:
             sys.stdout.write(line)
-            verifiers.update(VERIFIER.findall(line))
+            identity = identity or RUN.match(line)
             complete = complete or COMPLETE.match(line)
             parsed = parse_metrics(line.strip())
             if parsed and "actor/grad_norm" in parsed[1]:
@@ -293,18 +297,15 @@ def train(
             proc.wait(timeout=30)
         if stopped:
             print(f"smoke: stopped {stopped} leftover Ray process(es)", flush=True)
-    name = _last_override(overrides, "trainer.experiment_name", "cpu-learn" if learn else "cpu-smoke")
-    if returncode == 0 and (complete or learn):  # the whole run from its own logs: resumed attempts, or none now
-        steps = logged_run(workdir / "tensorboard_log" / "justrl" / name) or steps
     seconds = time.monotonic() - started
+    if identity is None:  # the preflight stopped it before naming the run
+        print(f"smoke: FAILED (exit {returncode} before the run started, {seconds:.0f} s)")
+        return returncode or 1
+    if returncode == 0:  # the whole run from its own logs: every attempt of a resumed run, or none now
+        steps = logged_run(workdir / "tensorboard_log" / "justrl" / identity["name"]) or steps
     if learn:
-        return summarize_learning(steps, workdir / "rollouts" / name, returncode, seconds)
-    return summarize(steps, verifiers, returncode, seconds, world_size=ray_nodes, complete=bool(complete))
-
-
-def _last_override(overrides: list[str], key: str, default: str) -> str:
-    values = [o.split("=", 1)[1] for o in overrides if o.startswith(f"{key}=")]
-    return values[-1] if values else default
+        return summarize_learning(steps, workdir / "rollouts" / identity["name"], returncode, seconds)
+    return summarize(steps, identity, returncode, seconds, world_size=ray_nodes, complete=bool(complete))
 
 
 def logged_run(tensorboard_dir: Path) -> dict[int, dict[str, float]]:
@@ -353,7 +354,7 @@ def summarize_learning(steps: dict[int, dict[str, float]], rollout_dir: Path, re
 
 def summarize(
     steps: dict[int, dict[str, float]],
-    verifiers: set[str],
+    identity: re.Match,
     returncode: int,
     seconds: float,
     world_size: int,
@@ -369,11 +370,11 @@ def summarize(
     grad = max(s["actor/grad_norm"] for s in steps.values())
     lows, highs = {s["critic/score/min"] for s in steps.values()}, {s["critic/score/max"] for s in steps.values()}
     if not complete:
-        print(
-            f"smoke: reward verifier={','.join(sorted(verifiers)) or '?'}, training scores in "
-            f"[{min(lows):g}, {max(highs):g}], {seconds:.0f} s wall"
-        )
-    print(f"smoke: {len(steps)} steps, score_mean={score:.3f}, grad_norm={grad:.4g}, world_size={world_size}")
+        print(f"smoke: training scores in [{min(lows):g}, {max(highs):g}], {seconds:.0f} s wall")
+    print(
+        f"smoke: {len(steps)} steps, score_mean={score:.3f}, grad_norm={grad:.4g}, world_size={world_size}, "
+        f"loss={identity['loss']}, reward={identity['reward']}"
+    )
     return 0
 
 
@@ -393,7 +394,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", help="keep the model, data and logs here (default: a temporary dir, removed)")
     parser.add_argument("--model", type=Path, help="a local Hugging Face model instead of the tiny one")
     parser.add_argument("--rollout", choices=["hf", "vllm"], default="hf", help="transformers (default) or verl's vLLM")
-    parser.add_argument("--ablation", choices=ablations(), help="an ablation of recipe/ablation/ on the smoke")
+    parser.add_argument("--ablation", help="an ablation of recipe/ablation/ on the smoke (NAME+NAME for several)")
     parser.add_argument("--ray-nodes", type=int, default=1, help="a local Ray cluster of N nodes, one rank each")
     parser.add_argument("--stages", type=Path, help="run this stage list (recipe/stages/), --stage-steps each stage")
     parser.add_argument("--stage-steps", type=int, default=1, help="training steps of each stage (default 1)")
@@ -426,7 +427,7 @@ def main(argv: list[str] | None = None) -> int:
             model=args.model.resolve() if args.model else None,
             started=started,
         )
-    except FileNotFoundError as err:
+    except (FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     finally:

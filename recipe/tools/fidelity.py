@@ -14,11 +14,11 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from recipe.tools.compose import RECIPE_DIR, base_models, compose_recipe, compose_verl, recipe_overrides
+from recipe.tools.compose import RECIPE_DIR, base_models, compose_recipe, recipe_overrides
+from recipe.tools.known_keys import flatten, unknown
 
 A = "actor_rollout_ref.actor."
 R = "actor_rollout_ref.rollout."
@@ -110,42 +110,6 @@ PUBLISHED_SCORES = [
     ("AIME24", "\\boxed{205}", "204", 0.0),
 ]
 
-# Keys the recipe sets that verl's packaged config does not declare but verl 0.9.1 reads:
-# - reward.reward_kwargs.*: DAPORewardManager (experimental/reward_loop/reward_manager/dapo.py);
-# - reward.custom_reward_function.reward_kwargs.*: get_custom_reward_fn (trainer/ppo/reward.py), passed to our fn;
-# - actor_rollout_ref.model.override_config.*: merged into the Hugging Face model config (recipe/smoke/);
-# - ray_kwargs.ray_init.*: passed whole to ray.init by main_ppo (recipe/smoke/);
-# - actor_rollout_ref.rollout.engine_kwargs.vllm.*: passed to vLLM after verl's own arguments (vllm_async_server.py;
-#   recipe/smoke/vllm_cpu.yaml);
-# - actor_rollout_ref.rollout.enable_sleep_mode: a field of verl's RolloutConfig (workers/config/rollout.py) that the
-#   packaged YAML leaves out (recipe/smoke/vllm_cpu.yaml);
-# - actor_rollout_ref.rollout.agent.agent_loop_manager_class: a field of verl's AgentLoopConfig
-#   (workers/config/rollout.py) that main_ppo reads (`init_agent_loop_manager`) and the packaged YAML leaves out;
-# - trainer.v1.sampler.sampler_kwargs.*: passed whole to a custom sampler's constructor (trainer/ppo/v1/trainer_base.py
-#   `_build_replay_buffer`; recipe/replay_buffer.py, recipe/smoke/cpu.yaml);
-# - actor_rollout_ref.actor.optim.override_optimizer_config.*: passed to the optimizer's constructor
-#   (workers/config/optimizer.py `build_optimizer`; recipe/ablation/questa.yaml's Adam eps);
-# - justrl.*: this recipe's own path variables, used only through interpolation.
-UNDECLARED_BUT_READ = (
-    "reward.reward_kwargs.",
-    "reward.custom_reward_function.reward_kwargs.",
-    "actor_rollout_ref.model.override_config.",
-    "actor_rollout_ref.rollout.engine_kwargs.vllm.",
-    "actor_rollout_ref.rollout.enable_sleep_mode",
-    "actor_rollout_ref.rollout.agent.agent_loop_manager_class",
-    "ray_kwargs.ray_init.",
-    "trainer.v1.sampler.sampler_kwargs.",
-    "actor_rollout_ref.actor.optim.override_optimizer_config.",
-    "justrl.",
-)
-
-
-def flatten(node: Any, prefix: str = "") -> dict[str, Any]:
-    """A nested mapping as {"dotted.key": leaf value}."""
-    if isinstance(node, dict):
-        return {key: leaf for k, v in node.items() for key, leaf in flatten(v, f"{prefix}{k}.").items()}
-    return {prefix[:-1]: node}
-
 
 def recipe_keys() -> list[str]:
     """Every leaf key set by the recipe's YAML files (base, models, ablations; stage lists are not config)."""
@@ -160,17 +124,9 @@ def recipe_keys() -> list[str]:
     return sorted(keys)
 
 
-def undeclared_keys(verl_default: DictConfig) -> list[str]:
-    """Recipe keys that verl's packaged ppo_trainer does not declare and that are not known to be read."""
-    missing = []
-    for key in recipe_keys():
-        if key.startswith(UNDECLARED_BUT_READ):
-            continue
-        parent_key, _, leaf = key.rpartition(".")
-        parent = OmegaConf.select(verl_default, parent_key) if parent_key else verl_default
-        if not isinstance(parent, DictConfig) or leaf not in parent.keys():  # keys() includes `???` (mandatory)
-            missing.append(key)
-    return missing
+def undeclared_keys() -> list[str]:
+    """Recipe keys that verl 0.9.1 neither declares nor reads and the recipe does not declare (known_keys.py)."""
+    return unknown(recipe_keys())
 
 
 def _same(expected, actual) -> bool:
@@ -221,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
         for key, expected, actual, ok in check(cfg, base_model):
             failures += not ok
             print(f"{key:<62} {expected!s:>24} {actual!s:>24}{'' if ok else '   <-- DIFFERS'}")
-    undeclared = undeclared_keys(compose_verl())
+    undeclared = undeclared_keys()
     for key in undeclared:
         print(f"recipe key {key!r} is not declared by verl 0.9.1's ppo_trainer and may be ignored   <-- UNKNOWN")
     failures += len(undeclared)

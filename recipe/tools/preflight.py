@@ -1,11 +1,14 @@
-"""Launch preflight: fail fast, before Ray starts, when the data, the model or the GPUs a run needs are missing;
-say when the run is already complete; then say where training resumes from and whether the disk holds the
-checkpoints it keeps.
+"""Launch preflight: fail fast, before Ray starts, when a key is unknown, the run's folder holds another run, or the
+data, the model, the GPUs or the extensions a run needs are missing; say when the run is already complete; then say
+where training resumes from and whether the disk holds the checkpoints it keeps.
 
 `python -m recipe.tools.train` (launch/common.sh) runs it with the arguments it then gives verl's trainer; it
-composes the recipe the same way. The cheap checks come first and import neither verl nor anything heavy (files,
-model, packages; torch only to count GPUs), so a run that cannot start says why within seconds; then verl's own
-`validate_config`. A run whose checkpoints already reach `trainer.total_training_steps` is complete: nothing to do.
+composes the recipe the same way. It first prints `run: <experiment> -> <checkpoint folder>` (recipe/tools/identity.py).
+The cheap checks come first and import neither verl nor anything heavy (every key is one verl or the recipe reads,
+recipe/tools/known_keys.py; a resumed run is the same run, recipe/tools/run_config.py; files, model, packages; torch
+only to count GPUs), so a run that cannot start says why within seconds; then verl's own `validate_config` and every
+registered name the config selects (recipe/tools/extensions.py). A run whose checkpoints already reach
+`trainer.total_training_steps` is complete: nothing to do.
 Otherwise it prepares the checkpoint folder (recipe/tools/checkpoints.py): with `trainer.resume_mode=disable` (a
 fresh start) an earlier run's checkpoints are moved aside, never deleted; when a run resumes it says from where (the
 rotation of an earlier attempt's checkpoints happens after the next save: recipe/checkpoint_retention.py).
@@ -23,9 +26,10 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
-from recipe.tools import checkpoints
+from recipe.tools import checkpoints, extensions, run_config
 from recipe.tools.checkpoints import human
 from recipe.tools.compose import compose_recipe, validate_with_verl
+from recipe.tools.known_keys import composition_problem, unknown_key_problems
 
 HINTS = {
     "train": "python -m data_prep.dapo_math --output {path}",
@@ -56,7 +60,7 @@ def verl_problems(cfg: DictConfig) -> list[str]:
         validate_with_verl(cfg)
     except (AssertionError, ValueError) as err:
         return [f"verl rejects the configuration: {err}"]
-    return []
+    return extensions.problems(cfg)
 
 
 def quick_problems(cfg: DictConfig) -> list[str]:
@@ -161,25 +165,64 @@ def _disk(cfg: DictConfig) -> str:
 READY, PROBLEMS, COMPLETE = "ready", "problems", "complete"
 
 
+def run_line(cfg: DictConfig) -> str:
+    """`run: <experiment> -> <checkpoint folder>; reward <path>:<name> <kwargs>; loss <mode>; advantage <estimator>`:
+    which run this is and the extensions that make it what it is (recipe/smoke/run.py reads it back)."""
+    from omegaconf import OmegaConf
+
+    reward = cfg.reward.custom_reward_function
+    kwargs = OmegaConf.to_container(reward.get("reward_kwargs") or {})
+    described = " ".join(f"{k}={v}" for k, v in kwargs.items())
+    return (
+        f"run: {cfg.trainer.experiment_name} -> {cfg.trainer.default_local_dir}; "
+        f"reward {reward.path}:{reward.name}({described}); loss {cfg.actor_rollout_ref.actor.policy_loss.loss_mode}; "
+        f"advantage {cfg.algorithm.adv_estimator}"
+    )
+
+
+def _stop(found: list[str]) -> str:
+    for problem in found:
+        print(f"preflight: {problem}", file=sys.stderr)
+    print("preflight: not starting; fix the above (or pass --cfg job to print the config only)", file=sys.stderr)
+    return PROBLEMS
+
+
+def compose(overrides: list[str]) -> DictConfig | str:
+    """The run's config, or Hydra's composition error as one line (a missing `+`, an unknown ablation, ...)."""
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    try:
+        return compose_recipe(overrides)
+    except (HydraException, OmegaConfBaseException) as err:
+        return composition_problem(err)
+
+
 def check(argv: list[str]) -> str:
     """The preflight on main_ppo's arguments, printing as it goes: READY (train), PROBLEMS or COMPLETE."""
-    cfg = compose_recipe(_hydra_overrides(argv))
+    cfg = compose(_hydra_overrides(argv))
+    if isinstance(cfg, str):
+        return _stop([cfg])
+    run_dir = Path(cfg.trainer.default_local_dir)
+    print(run_line(cfg), flush=True)
+    resumes = cfg.trainer.resume_mode == "auto" and checkpoints.latest_step(run_dir) is not None
+    found = [*unknown_key_problems(cfg), run_config.resume_problem(cfg, run_dir, resumes)]
+    if any(found):
+        return _stop([problem for problem in found if problem])
     step = completed_step(cfg)
     if step is not None:
         print(
-            f"already complete: step {step} of {cfg.trainer.total_training_steps} ({cfg.trainer.default_local_dir}); "
+            f"already complete: step {step} of {cfg.trainer.total_training_steps} ({run_dir}); "
             "raise trainer.total_training_steps to train on, or trainer.resume_mode=disable to start afresh",
             flush=True,
         )
         return COMPLETE
     found = problems(cfg)
-    for problem in found:
-        print(f"preflight: {problem}", file=sys.stderr)
     if found:
-        print("preflight: not starting; fix the above (or pass --cfg job to print the config only)", file=sys.stderr)
-        return PROBLEMS
+        return _stop(found)
     for line in prepare_checkpoints(cfg):
         print(f"preflight: {line}", flush=True)
+    run_config.save(cfg, run_dir)
     print(f"preflight: ok ({cfg.trainer.experiment_name}, {cfg.trainer.nnodes}x{cfg.trainer.n_gpus_per_node} GPUs)")
     return READY
 

@@ -57,6 +57,7 @@ class PlannedStage:
     run_dir: Path  # trainer.default_local_dir of the verl run this stage belongs to
     last_step: int  # trainer.total_training_steps of that run at the end of this stage
     reset_from: Path | None  # the previous run's folder, whose last actor this run starts from
+    continues: bool = False  # goes on with a run an earlier stage began (start: resume after the first stage)
 
 
 def load_stages(path: Path) -> list[Stage]:
@@ -91,11 +92,11 @@ def plan(stages: Sequence[Stage], checkpoint_dir: Path) -> list[PlannedStage]:
     """Where each stage trains and the step it ends at; a `reset` (or the first stage) begins a new verl run."""
     planned, run_dir, last = [], None, 0
     for i, stage in enumerate(stages):
-        reset_from = None
-        if run_dir is None or stage.start == "reset":
+        reset_from, continues = None, run_dir is not None and stage.start == "resume"
+        if not continues:
             reset_from, run_dir, last = run_dir, checkpoint_dir / f"{i}-{stage.name}", 0
         last += stage.steps
-        planned.append(PlannedStage(stage, run_dir, last, reset_from))
+        planned.append(PlannedStage(stage, run_dir, last, reset_from, continues))
     return planned
 
 
@@ -109,6 +110,8 @@ def stage_overrides(step: PlannedStage) -> list[str]:
     ]
     if step.reset_from is not None:
         overrides.append(f"actor_rollout_ref.model.path={step.run_dir / 'init_model'}")
+    if step.continues:  # the stage changes the run it resumes by design (recipe/tools/run_config.py)
+        overrides.append("justrl.resume_check=false")
     return overrides
 
 

@@ -2,10 +2,12 @@
 
     python -m recipe.tools.train --config-path recipe --config-name justrl [Hydra overrides] [--cfg job|all] [--info]
 
-What `python -m verl.trainer.main_ppo` takes, in any order. Hydra's query flags (`--cfg job|hydra|all`, `--info`,
-`--help`, ...) print and exit as main_ppo does, with the overrides given before or after them (`--cfg` prints the
-config resolved). `--cfg job` on the recipe is answered here, by the same composition without importing verl (about
-1 s instead of 8; tests/test_recipe_tools_train.py compares the two). Otherwise the launch preflight runs first
+What `python -m verl.trainer.main_ppo` takes, in any order. The run's identity is added to the overrides first
+(`justrl.variant`, and the seed's keys for `justrl.seed=S`: recipe/tools/identity.py). Hydra's query flags
+(`--cfg job|hydra|all`, `--info`, `--help`, ...) print and exit as main_ppo does, with the overrides given before or
+after them (`--cfg` prints the config resolved). `--cfg job` on the recipe is answered here, by the same composition
+without importing verl (about 1 s instead of 8; tests/test_recipe_tools_train.py compares the two), with a warning for
+each unknown key; a key Hydra cannot set is one line, exit 2. Otherwise the launch preflight runs first
 (recipe/tools/preflight.py): what stops the run is listed within seconds (exit 2), a run that is already complete
 says so and exits 0, and only then is verl's trainer started, here, so that verl and torch are imported once, not
 once for the checks and again for training.
@@ -16,7 +18,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from recipe.tools import preflight
+from recipe.tools import identity, preflight
 
 CONFIG_FLAGS = {"--config-path", "-cp", "--config-name", "-cn", "--config-dir", "-cd"}  # each takes a value
 VALUED_QUERIES = {"--cfg", "-c", "--package", "-p"}
@@ -50,8 +52,10 @@ def split_arguments(argv: list[str]) -> tuple[list[str], list[str], list[str]]:
 
 def main_ppo_argv(argv: list[str]) -> tuple[list[str], bool]:
     """main_ppo's arguments with every override before Hydra's other flags (argparse takes positionals on one side of
-    an option only), and whether those flags only ask Hydra something (print the config, help, ...)."""
+    an option only), the run's identity added (recipe/tools/identity.py), and whether those flags only ask Hydra
+    something (print the config, help, ...). A ValueError for a malformed `justrl.seed`."""
     config, flags, overrides = split_arguments(argv)
+    overrides = [*overrides, *identity.variant_overrides(overrides)]
     if ("--cfg" in flags or "-c" in flags) and "--resolve" not in flags:
         flags.append("--resolve")
     return [*config, *overrides, *flags], bool(flags)
@@ -63,7 +67,8 @@ def print_job_config(argv: list[str]) -> bool:
     from omegaconf import OmegaConf
 
     from recipe.protocol import RECIPE_DIR
-    from recipe.tools.compose import CONFIG_NAME, compose_recipe
+    from recipe.tools.compose import CONFIG_NAME
+    from recipe.tools.known_keys import unknown_key_problems
 
     config, flags, overrides = split_arguments(argv)
     settings = dict(zip(config[::2], config[1::2], strict=True))
@@ -73,14 +78,23 @@ def print_job_config(argv: list[str]) -> bool:
         return False
     if Path(path).resolve() != RECIPE_DIR or "--config-dir" in settings or "-cd" in settings:
         return False
-    sys.stdout.write(OmegaConf.to_yaml(compose_recipe(overrides, resolve=True)))
+    cfg = preflight.compose(overrides)
+    if isinstance(cfg, str):
+        raise ValueError(cfg)
+    for problem in unknown_key_problems(cfg):
+        print(f"warning: {problem}", file=sys.stderr)
+    sys.stdout.write(OmegaConf.to_yaml(cfg))
     return True
 
 
 def main(argv: list[str] | None = None) -> int:
-    args, querying = main_ppo_argv(sys.argv[1:] if argv is None else argv)
-    if querying and print_job_config(args):
-        return 0
+    try:
+        args, querying = main_ppo_argv(sys.argv[1:] if argv is None else argv)
+        if querying and print_job_config(args):
+            return 0
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     if not querying:
         status = preflight.check(args)
         if status != preflight.READY:
