@@ -43,6 +43,7 @@ TRAIN = [p for p in PROBLEMS if p not in HELD_OUT]
 HELD_OUT_FILE = "toy_heldout.parquet"  # data_source math_dapo: scored by the training reward, the strict verifier
 BOXED_SHARE = 0.25  # the base model's answers in the verifier's form; the rest are "Answer: c"
 CONFIDENCE = 0.9  # teaching stops when the mean probability of the right sum after "\boxed{" reaches this
+BOXED_TOLERANCE = 0.05  # ... and the mean probability of opening with "\boxed{" is within this of BOXED_SHARE
 MAX_TEACH_STEPS = 3000
 
 
@@ -121,12 +122,17 @@ def build_base_model(model_dir: Path, seed: int = 0) -> int:
     check_ids, _, check_mask = padded_batch(boxed, tokenizer.pad_token_id)
     opening = len(ids("\\boxed{"))
 
-    def confident(m) -> bool:  # mean probability of the sum's first token right after "\boxed{"
+    def confident(m) -> bool:
+        """The sums are known (the mean probability of the sum's first token right after "\boxed{") and the format mix
+        is learnt (the mean probability of opening the answer with "\boxed{"): stopping on the first alone left the
+        mix wherever training was on some machines (one answer in seven boxed)."""
         probs = m(input_ids=check_ids, attention_mask=check_mask).logits.softmax(-1)
         rows = torch.arange(len(boxed))
         at = torch.tensor([len(p) + opening - 1 for p, _ in boxed])
         want = torch.tensor([a[opening] for _, a in boxed])
-        return probs[rows, at, want].mean().item() >= CONFIDENCE
+        starts = probs[rows, torch.tensor([len(p) - 1 for p, _ in boxed]), torch.tensor([a[0] for _, a in boxed])]
+        mix = abs(starts.mean().item() - BOXED_SHARE) <= BOXED_TOLERANCE
+        return probs[rows, at, want].mean().item() >= CONFIDENCE and mix
 
     steps = teach(model, examples, steps=MAX_TEACH_STEPS, lr=3e-3, seed=seed, warmup=50, done=confident)
     if steps >= MAX_TEACH_STEPS and not confident(model):
