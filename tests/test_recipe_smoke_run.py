@@ -145,10 +145,9 @@ def test_rerunning_the_plain_smoke_in_that_workdir_is_its_own_finished_run_and_o
     assert again.stdout.strip().splitlines()[-1].startswith("smoke: 2 steps, ")
     changed = smoke(workdir, "actor_rollout_ref.actor.optim.lr=1e-3", "trainer.total_training_steps=3")
     assert changed.returncode == 2, changed.stdout[-3000:]
-    assert f"{workdir}/checkpoints/justrl/cpu-smoke holds a run started with other settings, 1 key(s) differ: " in (
-        changed.stderr
-    )
-    assert "actor_rollout_ref.actor.optim.lr: 1e-06 -> 0.001" in changed.stderr  # the step count may change
+    said = changed.stdout + changed.stderr  # the smoke passes on what the preflight printed, stderr included
+    assert f"{workdir}/checkpoints/justrl/cpu-smoke holds a run started with other settings, 1 key(s) differ: " in said
+    assert "actor_rollout_ref.actor.optim.lr: 1e-06 -> 0.001" in said  # the step count may change
     assert "Started a local Ray instance" not in changed.stdout + changed.stderr
     assert latest_step(workdir / "checkpoints" / "justrl" / "cpu-smoke") == 2
 
@@ -168,9 +167,9 @@ def test_rerunning_the_plain_smoke_in_that_workdir_is_its_own_finished_run_and_o
 )  # fmt: skip
 def test_each_mistake_is_one_line_and_exit_2_before_ray_starts(args, message, tmp_path):
     out = smoke(tmp_path, *args)
-    assert out.returncode == 2, out.stdout[-3000:] + out.stderr[-3000:]
-    assert message in out.stderr, out.stderr[-3000:]
-    assert "Traceback" not in out.stderr and "Started a local Ray instance" not in out.stdout + out.stderr
+    said = out.stdout + out.stderr  # the smoke passes on what the preflight printed, stderr included
+    assert out.returncode == 2 and message in said, said[-3000:]
+    assert "Traceback" not in said and "Started a local Ray instance" not in said
     assert not (tmp_path / "checkpoints" / "justrl" / "cpu-smoke" / "justrl_run.yaml").exists()
 
 
@@ -208,14 +207,16 @@ def test_the_sweep_evaluates_every_checkpoint_of_the_run(smoke_run, tmp_path):
 
 @pytest.mark.trainer_lane
 def test_a_stage_list_killed_after_its_first_checkpoint_resumes_where_it_stopped_and_reruns_to_nothing(tmp_path):
-    """Two stages of two steps, the second resuming the first's run with a new overlay. SIGKILL to every process of
-    the run (as a dead node) after step 1, then the same command again: stage 1 resumes at step 2, none repeated or
-    skipped, stage 2 carries the run on; the newest 3 checkpoints are kept across the attempts; a third time, nothing
-    runs."""
+    """ProRL v1's overlay in two stages of two steps, the second going on with the first's run, its reference reset to
+    the current actor and its optimizer kept (ProRL v2's `start: reference`), with a new length. SIGKILL to every
+    process of the run (as a dead node) after step 1, then the same command again: stage 1 resumes at step 2, none
+    repeated or skipped, stage 2 carries the run on; the newest 3 checkpoints are kept across the attempts; a third
+    time, nothing runs."""
     stages = tmp_path / "stages.yaml"
     stages.write_text(
-        "stages:\n  - {name: short, steps: 2}\n"
-        "  - {name: longer, steps: 2, start: resume, overrides: [data.max_response_length=24]}\n"
+        "stages:\n  - {name: short, steps: 2, overrides: [+ablation@_global_=prorl]}\n"
+        "  - {name: longer, steps: 2, start: reference, overrides: [+ablation@_global_=prorl,"
+        " data.max_response_length=24]}\n"
     )
     run_dir = tmp_path / "checkpoints" / "stages" / "stages" / "0-short"
     command, env = smoke_command(tmp_path, "--stages", str(stages), "--stage-steps", "2")
@@ -240,9 +241,14 @@ def test_a_stage_list_killed_after_its_first_checkpoint_resumes_where_it_stopped
     assert f"stages: stage 1/2 short: steps 2..2 in {run_dir}, resume" in first
     assert f"preflight: resuming from {run_dir}/global_step_1 (step 1 of 2)" in first
     assert logged_steps(first) == [2]  # 1 before the kill, 2 after
-    assert second.startswith(f"steps 3..4 in {run_dir}, resume")
-    assert f"preflight: resuming from {run_dir}/global_step_2 (step 2 of 4)" in second
+    assert second.startswith(f"steps 3..4 in {run_dir}, resume, the reference reset to the last actor (reference)")
+    assert f"preflight: resuming from {run_dir}/global_step_2 (step 2 of 4)" in second  # weights and optimizer
+    reference = run_dir / "reference-1-longer"
+    assert f"converting verl checkpoint {run_dir}/global_step_2/actor -> {reference}" in second
+    assert f"'path': '{reference}'" in second and (reference / "model.safetensors").is_file()  # verl's reference
     assert "'max_response_length': 24" in second and logged_steps(second) == [3, 4]
+    for stage in (first, second):  # ProRL's overlay: the KL loss against the reference, clip-high 0.4, T 1.2
+        assert "actor/kl_loss:" in stage and "'clip_ratio_high': 0.4" in stage and "'temperature': 1.2" in stage
     assert saved_steps(run_dir) == [2, 3, 4]  # justrl.yaml keeps 3 (recipe/checkpoint_retention.py)
 
     again = smoke(tmp_path, "--stages", str(stages), "--stage-steps", "2")
@@ -277,6 +283,8 @@ INGREDIENTS = {
     "kl_loss": ["timing_s/ref:", "actor/kl_loss:", "actor/kl_coef:0.001"],  # the reference model ran, KL in the loss
     "entropy_bonus": ["actor/entropy_loss:"],  # computed for the loss only when entropy_coeff != 0
     "dynamic_sampling": ["training/filter_groups/evicted_samples:"],  # all-equal groups were dropped and refilled
+    "brorl": ["training/filter_groups/evicted_samples:", "'lr': 8e-06"],  # its sizes give way to the smoke's
+    "prorl": ["actor/kl_loss:", "'clip_ratio_high': 0.4", "'temperature': 1.2"],  # ProRL v1's overlay
     "tis": ["rollout_corr/rollout_is_mean:"],  # importance weights against the rollout's log-probs
     "dr_grpo": ["'loss_agg_mode': 'seq-mean-token-sum-norm'", "'norm_adv_by_std_in_grpo': False"],
     "gspo": ["'loss_mode': 'gspo'"],
@@ -287,8 +295,9 @@ INGREDIENTS = {
 # Ablations whose code paths are independent share one run (one start-up instead of four). verl 0.9's own losses
 # replace the recipe's verl 0.4 weighting and each other: verl09_loss runs alone, and the other two ride on runs that
 # check something else and do not depend on the loss (a start-up each saved).
-RUNS = [("kl_loss", "entropy_bonus", "dynamic_sampling", "tis"), ("verl09_loss",)]
-RIDING = {"gspo": "the two-node run", "dr_grpo": "the validation-length run"}
+RUNS = [("kl_loss", "entropy_bonus", "brorl", "tis"), ("verl09_loss",)]
+RIDING = {"gspo": "the two-node run", "dr_grpo": "the validation-length run", "dynamic_sampling": "brorl's run (its "
+          "defaults list holds it)", "prorl": "the stage-list run"}  # fmt: skip
 assert sorted([*(name for run in RUNS for name in run), *RIDING]) == sorted(INGREDIENTS)
 
 

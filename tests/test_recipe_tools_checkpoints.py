@@ -134,7 +134,9 @@ def test_a_run_whose_checkpoints_reach_its_last_step_is_complete_and_says_so(tmp
         f"trainer.default_local_dir={run}",
     ]
     assert check(args) == COMPLETE  # before any other check: data, model and GPUs need not be here
-    assert capsys.readouterr().out.startswith(f"already complete: step 4380 of 4380 ({run})")
+    run_line, complete = capsys.readouterr().out.splitlines()
+    assert run_line.startswith(f"run: justrl-deepseek-1.5b -> {run}; reward pkg://reward.score:compute_score(")
+    assert complete.startswith(f"already complete: step 4380 of 4380 ({run})")
     assert check([*args, "trainer.total_training_steps=4390"]) != READY  # no data or GPU here: problems
 
 

@@ -56,6 +56,19 @@ def test_resume_continues_the_run_and_reset_begins_a_new_one_from_it(tmp_path):
     assert stage_overrides(c)[-1] == f"actor_rollout_ref.model.path={tmp_path}/2-c/init_model"
 
 
+def test_a_reference_reset_keeps_the_run_and_later_resumes_keep_its_reference(tmp_path):
+    """ProRL v2's reset: the run goes on (its folder, its step count, its optimizer through verl's resume) with the
+    model path, which verl builds the reference from, set to the merged current actor; a later resume keeps it, and
+    a reset's init_model likewise stays the reference of the resumes after it."""
+    stages = [Stage("a", 2), Stage("b", 2, "reference"), Stage("c", 1), Stage("d", 1, "reset"), Stage("e", 1)]
+    a, b, c, d, e = plan(stages, tmp_path)
+    assert (b.run_dir, b.last_step, b.reset_from, b.continues) == (tmp_path / "0-a", 4, None, True)
+    assert b.model_path == c.model_path == tmp_path / "0-a" / "reference-1-b" and a.model_path is None
+    assert stage_overrides(b)[-2:] == [f"actor_rollout_ref.model.path={b.model_path}", "justrl.resume_check=false"]
+    assert "trainer.resume_mode=auto" in stage_overrides(b) and c.last_step == 5
+    assert d.model_path == e.model_path == tmp_path / "3-d" / "init_model" and e.run_dir == tmp_path / "3-d"
+
+
 def test_finished_stages_are_skipped_and_a_failure_stops_the_list(tmp_path, capsys):
     launched = []
 

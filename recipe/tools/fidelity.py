@@ -5,8 +5,9 @@
 
 Prints each published value beside the resolved verl 0.9.1 value and exits 1 if any differs. The published values
 are restated here from JustRL's training script (recipe/README.md), independently of recipe/justrl.yaml, so that
-an edit to the YAML, a default changed by a verl upgrade, or a silently ignored key shows up. It also checks that
-every key the recipe sets is one verl 0.9.1 declares or reads.
+an edit to the YAML, a default changed by a verl upgrade, or a silently ignored key shows up. It then checks the
+compared methods' overlays and stage lists against their sources' values (recipe/tools/compared.py), and that every
+key the recipe sets is one verl 0.9.1 declares or reads.
 """
 
 from __future__ import annotations
@@ -165,6 +166,39 @@ def reward_rows(cfg: DictConfig) -> list[tuple[str, object, object, bool]]:
     return rows
 
 
+def compared_rows() -> list[tuple[str, object, object, bool]]:
+    """(key, published, resolved, ok) for the compared methods' overlays and stage lists (recipe/tools/compared.py)."""
+    from recipe.tools.compared import PUBLISHED_COMPARED, PUBLISHED_STAGES, RESET_EVERY, STAGE_STARTS
+    from recipe.tools.stages import load_stages, plan, stage_overrides
+
+    rows = []
+    for ablation, values in PUBLISHED_COMPARED.items():
+        cfg = compose_recipe(recipe_overrides("deepseek", ablation))
+        for key, expected in values.items():
+            actual = OmegaConf.select(cfg, key, default="<absent>")
+            actual = OmegaConf.to_container(actual) if OmegaConf.is_config(actual) else actual
+            rows.append((f"{ablation}: {key}", expected, actual, _same(expected, actual)))
+    for name, (per_stage, total) in PUBLISHED_STAGES.items():
+        stages = load_stages(RECIPE_DIR / "stages" / f"{name}.yaml")
+        planned = {step.stage.name: step for step in plan(stages, Path("/checkpoints"))}
+        for stage, values in per_stage.items():
+            cfg = compose_recipe(["base_model=deepseek", *stage_overrides(planned[stage])])
+            for key, expected in values.items():
+                actual = OmegaConf.select(cfg, key, default="<absent>")
+                rows.append((f"stages/{name} {stage}: {key}", expected, actual, _same(expected, actual)))
+        if total is not None:
+            steps = sum(s.steps for s in stages)
+            rows.append((f"stages/{name}: steps", total, steps, abs(steps - total) <= 0.05 * total))
+        if name in STAGE_STARTS:
+            starts = sorted({s.start for s in stages[1:]})
+            rows.append((f"stages/{name}: start", STAGE_STARTS[name], ",".join(starts), starts == [STAGE_STARTS[name]]))
+        if name in RESET_EVERY:
+            low, high = RESET_EVERY[name]
+            ok = all(low <= s.steps <= high for s in stages)
+            rows.append((f"stages/{name}: steps a stage", f"{low}-{high}", sorted({s.steps for s in stages}), ok))
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--base-model", choices=base_models(), action="append")
@@ -177,6 +211,10 @@ def main(argv: list[str] | None = None) -> int:
         for key, expected, actual, ok in check(cfg, base_model):
             failures += not ok
             print(f"{key:<62} {expected!s:>24} {actual!s:>24}{'' if ok else '   <-- DIFFERS'}")
+    print(f"\n== compared methods (recipe/tools/compared.py) ==\n{'key':<62} {'published':>24} {'resolved':>24}")
+    for key, expected, actual, ok in compared_rows():
+        failures += not ok
+        print(f"{key:<62} {expected!s:>24} {actual!s:>24}{'' if ok else '   <-- DIFFERS'}")
     undeclared = undeclared_keys()
     for key in undeclared:
         print(f"recipe key {key!r} is not declared by verl 0.9.1's ppo_trainer and may be ignored   <-- UNKNOWN")

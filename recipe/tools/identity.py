@@ -59,10 +59,12 @@ def variant(overrides: Sequence[str]) -> str:
 
 
 def variant_overrides(overrides: Sequence[str]) -> list[str]:
-    """What `overrides` needs added for its run's identity: `justrl.variant`, and the seed's keys for `justrl.seed`.
+    """What `overrides` needs added for its run's identity: `justrl.variant` (none for the base run), and the seed's
+    keys for `justrl.seed`.
     Appended after the command's own, except that a key the command sets itself keeps the command's value."""
     given = {o.lstrip("+").split("=", 1)[0] for o in overrides}
-    added = [] if "justrl.variant" in given else [f"justrl.variant='{variant(overrides)}'"]
+    suffix = variant(overrides)
+    added = [f"justrl.variant='{suffix}'"] if suffix and "justrl.variant" not in given else []
     seed_value = seed(overrides)
     if seed_value is not None:
         added += [f"{key}={seed_value}" for key in SEED_KEYS if key not in given]

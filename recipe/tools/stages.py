@@ -20,7 +20,12 @@ Between stages, `start` chooses:
   `trainer.total_training_steps` raised by the stage's steps). DeepScaleR's context lengthening.
 - `reset`: the last checkpoint's actor is merged to a Hugging Face model with verl's merger and a new verl run starts
   from it, in a folder of its own: the reference policy becomes the current policy, the optimizer starts fresh and
-  the step counter restarts. ProRL's reference-and-optimizer reset.
+  the step counter restarts. ProRL v1's reference-and-optimizer reset.
+- `reference`: the same verl run goes on, as with `resume`, but with the reference policy reset to the current one:
+  the last checkpoint's actor is merged (`<run>/reference-<i>-<name>/`) and becomes `actor_rollout_ref.model.path`,
+  which verl's reference model is built from, while the actor itself resumes from the checkpoint (weights, optimizer
+  state, schedule, data order). ProRL v2's reset, which keeps the optimizer.
+Later `resume` stages of a run keep the model path its last `reset` or `reference` set, so its reference stays put.
 
 Restartable: each stage is one verl run that resumes its own checkpoints, a stage whose folder already holds its last
 step is skipped, and the merge is written once, atomically. Stage S of a list trains in
@@ -40,7 +45,7 @@ from omegaconf import OmegaConf
 
 from recipe.tools.checkpoints import actor_dir, latest_step, merge_actor
 
-STARTS = ("resume", "reset")
+STARTS = ("resume", "reset", "reference")
 
 
 @dataclass(frozen=True)
@@ -57,7 +62,8 @@ class PlannedStage:
     run_dir: Path  # trainer.default_local_dir of the verl run this stage belongs to
     last_step: int  # trainer.total_training_steps of that run at the end of this stage
     reset_from: Path | None  # the previous run's folder, whose last actor this run starts from
-    continues: bool = False  # goes on with a run an earlier stage began (start: resume after the first stage)
+    continues: bool = False  # goes on with a run an earlier stage began (resume or reference after the first stage)
+    model_path: Path | None = None  # actor_rollout_ref.model.path: the merged actor a reset or reference set
 
 
 def load_stages(path: Path) -> list[Stage]:
@@ -90,13 +96,16 @@ def load_stages(path: Path) -> list[Stage]:
 
 def plan(stages: Sequence[Stage], checkpoint_dir: Path) -> list[PlannedStage]:
     """Where each stage trains and the step it ends at; a `reset` (or the first stage) begins a new verl run."""
-    planned, run_dir, last = [], None, 0
+    planned, run_dir, last, model_path = [], None, 0, None
     for i, stage in enumerate(stages):
-        reset_from, continues = None, run_dir is not None and stage.start == "resume"
+        reset_from, continues = None, run_dir is not None and stage.start != "reset"
         if not continues:
             reset_from, run_dir, last = run_dir, checkpoint_dir / f"{i}-{stage.name}", 0
+            model_path = run_dir / "init_model" if reset_from is not None else None
+        elif stage.start == "reference":
+            model_path = run_dir / f"reference-{i}-{stage.name}"
         last += stage.steps
-        planned.append(PlannedStage(stage, run_dir, last, reset_from, continues))
+        planned.append(PlannedStage(stage, run_dir, last, reset_from, continues, model_path))
     return planned
 
 
@@ -108,21 +117,27 @@ def stage_overrides(step: PlannedStage) -> list[str]:
         f"trainer.total_training_steps={step.last_step}",
         "trainer.resume_mode=auto",
     ]
-    if step.reset_from is not None:
-        overrides.append(f"actor_rollout_ref.model.path={step.run_dir / 'init_model'}")
+    if step.model_path is not None:
+        overrides.append(f"actor_rollout_ref.model.path={step.model_path}")
     if step.continues:  # the stage changes the run it resumes by design (recipe/tools/run_config.py)
         overrides.append("justrl.resume_check=false")
     return overrides
 
 
-def prepare_reset(step: PlannedStage) -> None:
-    """Merge the previous run's newest actor into this run's `init_model/` (once)."""
-    last = latest_step(step.reset_from)
-    shards = actor_dir(step.reset_from / f"global_step_{last}") if last is not None else None
+def merges(step: PlannedStage) -> bool:
+    """Whether this stage begins by merging an actor: a reset (from the last run) or a reference reset (its own)."""
+    return step.reset_from is not None or step.stage.start == "reference" and step.continues
+
+
+def prepare_merge(step: PlannedStage) -> None:
+    """Merge the newest actor of the previous run (reset) or of this run (reference) into `step.model_path` (once)."""
+    source = step.reset_from if step.reset_from is not None else step.run_dir
+    last = latest_step(source)
+    shards = actor_dir(source / f"global_step_{last}") if last is not None else None
     if shards is None:
-        raise RuntimeError(f"stage {step.stage.name}: no actor checkpoint in {step.reset_from} to start from")
+        raise RuntimeError(f"stage {step.stage.name}: no actor checkpoint in {source} to start from")
     step.run_dir.mkdir(parents=True, exist_ok=True)
-    merge_actor(shards, step.run_dir / "init_model")
+    merge_actor(shards, step.model_path)
 
 
 def run_stages(
@@ -138,9 +153,13 @@ def run_stages(
         if done >= step.last_step and not preview:
             print(f"stages: {label}: done (step {done} in {step.run_dir}), skipped", flush=True)
             continue
-        if step.reset_from is not None and not preview:
-            prepare_reset(step)
-        how = "a new run from the last actor (reset)" if step.reset_from is not None else "resume"
+        if merges(step) and not preview:
+            prepare_merge(step)
+        how = "resume"
+        if step.reset_from is not None:
+            how = "a new run from the last actor (reset)"
+        elif merges(step):
+            how = "resume, the reference reset to the last actor (reference)"
         print(f"stages: {label}: steps {done + 1}..{step.last_step} in {step.run_dir}, {how}", flush=True)
         code = launch(stage_overrides(step))
         if code != 0:
