@@ -162,3 +162,18 @@ def test_composition_without_importing_verl_is_the_config_main_ppo_composes():
         "import sys; from recipe.tools.compose import compose_recipe; compose_recipe(); print('verl' in sys.modules)"
     )
     assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True).stdout.strip() == "False"
+
+
+def test_the_compared_methods_overlays_and_stage_lists_hold_their_sources_values():
+    rows = fidelity.compared_rows()
+    assert [row for row in rows if not row[3]] == []
+    assert {row[0].split(":")[0].split(" ")[0] for row in rows} == {
+        "prorl", "brorl", "questa", "stages/prorl", "stages/prorl_v2", "stages/questa",
+    }  # fmt: skip
+
+
+def test_fidelity_fails_when_a_compared_methods_value_is_changed(monkeypatch):
+    from recipe.tools import compared
+
+    monkeypatch.setitem(compared.PUBLISHED_COMPARED, "prorl", {"actor_rollout_ref.rollout.n": 8})
+    assert [row[0] for row in fidelity.compared_rows() if not row[3]] == ["prorl: actor_rollout_ref.rollout.n"]

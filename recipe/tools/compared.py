@@ -48,9 +48,14 @@ PUBLISHED_COMPARED: dict[str, dict[str, object]] = {
 
 # Stage lists: (file, {stage name: {key: published value}}, published total steps or None)
 PUBLISHED_STAGES: dict[str, tuple[dict[str, dict[str, object]], int | None]] = {
-    "prorl": (  # Appendix F: 32 samples in runs 6-7, 16 again in run 8 with 16k responses; ~2,450 steps (JustRL Table 4)
-        {"run5": {R + "n": 16}, "run6": {R + "n": 32}, "run7": {R + "n": 32},
-         "run8": {R + "n": 16, "data.max_response_length": 16384}},
+    # Appendix F: 32 samples in runs 6-7, 16 again in run 8 with 16k responses; ~2,450 steps (JustRL Table 4)
+    "prorl": (
+        {
+            "run5": {R + "n": 16},
+            "run6": {R + "n": 32},
+            "run7": {R + "n": 32},
+            "run8": {R + "n": 16, "data.max_response_length": 16384},
+        },
         2450,
     ),  # fmt: skip
     "prorl_v2": ({"s2": {"algorithm.adv_estimator": "reinforce_plus_plus_baseline"}}, None),  # the blog
