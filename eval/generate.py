@@ -100,7 +100,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--temperature", type=float, default=protocol.EVAL_TEMPERATURE)
     parser.add_argument("--top-p", type=float, default=protocol.EVAL_TOP_P)
     parser.add_argument("--max-new-tokens", type=int, default=protocol.EVAL_MAX_NEW_TOKENS)
-    parser.add_argument("--overwrite", action="store_true", help="discard this folder's results for these benchmarks")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace this folder's results for these benchmarks (moved to OUT/replaced-<time>/ "
+                        "once the model loads)")  # fmt: skip
     args = parser.parse_args(argv)
 
     names, layout = args.benchmarks, RunLayout(args.output_dir)
@@ -114,10 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = {"model": model_identity(args.model), "backend": args.backend, "base_seed": args.seed,
                 "temperature": sampling.temperature, "top_p": sampling.top_p,
                 "max_new_tokens": sampling.max_new_tokens}  # fmt: skip
-    for name in names:
-        if args.overwrite:
-            layout.generations(name).unlink(missing_ok=True)
-            layout.grades(name).unlink(missing_ok=True)
+    for name in names if not args.overwrite else ():
         try:
             check_settings(layout.generations(name), settings)
         except SettingsMismatch as err:
@@ -132,6 +131,10 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, ValueError, subprocess.CalledProcessError) as err:  # FileNotFoundError: a missing directory
         print(f"error: cannot load the model {args.model!r}: {str(err).strip().splitlines()[0]}", file=sys.stderr)
         return 2
+    if args.overwrite:  # only once the model loads: what is replaced is moved aside, not deleted
+        aside = layout.set_aside([p for name in names for p in (layout.generations(name), layout.grades(name))])
+        if aside is not None:
+            print(f"--overwrite: the earlier results of {','.join(names)} and the report moved to {aside}")
     with contextlib.ExitStack() as engines:  # the engines stop however this ends
         backend = None
         for name in names:

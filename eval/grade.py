@@ -76,24 +76,35 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--input-dir", required=True, type=Path, help="the --output-dir of eval.generate")
     parser.add_argument("--protocol", choices=PROTOCOLS, default="published")
-    parser.add_argument("--model-verifier", help="e.g. opencompass/CompassVerifier-3B (vLLM), for rejected answers")
+    parser.add_argument("--model-verifier", help="e.g. opencompass/CompassVerifier-3B (vLLM), for rejected answers; "
+                        "none (the default): the rules alone")  # fmt: skip
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S, help="hard limit per rule check, seconds")
     parser.add_argument("--workers", type=int, help="grading processes (default: all cores)")
-    parser.add_argument("--overwrite", action="store_true", help="discard existing grades and grade again")
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="grade again (the earlier grades moved to OUT/replaced-<time>/ once the verifier runs)",
+    )
     args = parser.parse_args(argv)
     layout = RunLayout(args.input_dir)
     files = layout.generation_files()
     if not files:
         print(f"error: no generations under {args.input_dir}; run eval.generate first", file=sys.stderr)
         return 2
-    if args.overwrite:
-        for path in files:
-            layout.grades(path.stem).unlink(missing_ok=True)
     verifier = None
-    if args.model_verifier:
-        from eval.model_verifier import ModelVerifier
+    if args.model_verifier and args.model_verifier != "none":
+        try:
+            from eval.model_verifier import ModelVerifier
 
-        verifier = ModelVerifier(args.model_verifier)
+            verifier = ModelVerifier(args.model_verifier)
+        except (ImportError, OSError, RuntimeError, ValueError) as err:
+            print(f"error: cannot start the model verifier {args.model_verifier!r}: {err} (--model-verifier none "
+                  "grades by the rules alone)", file=sys.stderr)  # fmt: skip
+            return 2
+    if args.overwrite:  # only once the verifier runs: the grades replaced are moved aside, not deleted
+        aside = layout.set_aside([layout.grades(path.stem) for path in files])
+        if aside is not None:
+            print(f"--overwrite: the earlier grades and the report moved to {aside}")
     try:
         for path in files:
             graded = grade_file(layout, path, args.protocol, args.timeout, args.workers, verifier)

@@ -4,6 +4,7 @@ OUT/generations/<BENCHMARK>.jsonl   eval.generate: one record per sample, append
 OUT/grades/<BENCHMARK>.jsonl        eval.grade: one grade per sample
 OUT/report.md, OUT/report.png       eval.report
 OUT/hf_<checkpoint>/                a verl checkpoint merged to Hugging Face once (eval.checkpoint)
+OUT/replaced-<time>/                what `--overwrite` replaced, moved aside (never deleted), same layout
 
 OUT defaults to eval_out/<model slug> (`python -m eval.run_layout MODEL` prints it, for launch/eval.sh): a hub id by
 its name, a local model or verl checkpoint by its last two path parts (run and step) and a hash of its full path, so
@@ -13,8 +14,10 @@ that run1/global_step_100 and run2/global_step_100 never share a folder.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,6 +65,20 @@ class RunLayout:
 
     def merged_model(self, checkpoint: str | Path) -> Path:
         return self.root / f"hf_{model_slug(str(checkpoint))}"
+
+    def set_aside(self, paths: list[Path]) -> Path | None:
+        """Move the existing `paths` (and the report, which describes them) into `OUT/replaced-<time>/`, keeping their
+        place in the layout: what `--overwrite` replaces is kept, not deleted. Returns the folder, or None if nothing
+        was there."""
+        present = [p for p in (*paths, self.report_md, self.report_png) if p.exists()]
+        if not present:
+            return None
+        target = self.root / f"replaced-{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}"
+        for path in present:
+            moved = target / path.relative_to(self.root)
+            moved.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(path, moved)
+        return target
 
 
 def model_slug(model: str) -> str:

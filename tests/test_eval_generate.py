@@ -122,6 +122,22 @@ def test_a_rerun_with_other_settings_stops_and_names_both(tiny_model_dir, bench_
     assert err.startswith("error: ") and "--overwrite" in err and "fresh --output-dir" in err
     assert (tmp_path / "generations" / "AIME24.jsonl").read_bytes() == before  # nothing lost
     assert generate(args(tiny_model_dir, bench_dir, tmp_path, "--n", "1", "--limit", "2", *change, "--overwrite")) == 0
+    aside = next(tmp_path.glob("replaced-*"))  # what was replaced is kept
+    assert (aside / "generations" / "AIME24.jsonl").read_bytes() == before
+
+
+def test_overwrite_with_a_model_that_does_not_load_loses_nothing(tiny_model_dir, bench_dir, tmp_path, capsys):
+    """--overwrite replaces results only once the model loads; the report, which describes them, goes with them."""
+    assert generate(args(tiny_model_dir, bench_dir, tmp_path, "--n", "1", "--limit", "2")) == 0
+    (tmp_path / "grades").mkdir()
+    (tmp_path / "grades" / "AIME24.jsonl").write_text("{}\n")
+    (tmp_path / "report.md").write_text("old report")
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    capsys.readouterr()
+    assert generate(["--model", str(tmp_path / "no_such_model"), *args(tiny_model_dir, bench_dir, tmp_path)[2:],
+                     "--overwrite"]) == 2  # fmt: skip
+    assert "cannot load the model" in capsys.readouterr().err
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
 
 
 def test_another_model_into_the_same_folder_is_refused(tiny_model_dir, bench_dir, tmp_path, capsys):

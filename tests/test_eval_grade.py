@@ -44,8 +44,25 @@ def test_a_rerun_under_another_protocol_is_refused_unless_overwritten(tmp_path, 
     assert grade(["--input-dir", str(tmp_path), "--protocol", "lenient"]) == 2
     err = capsys.readouterr().err
     assert "protocol='published'" in err and "protocol='lenient'" in err and "--overwrite" in err
-    assert grade(["--input-dir", str(tmp_path), "--protocol", "lenient", "--overwrite"]) == 0
+    (tmp_path / "report.md").write_text("a report of the published grades")
+    rules_only = ["--model-verifier", "none"]  # launch/eval.sh's VERIFIER=none
+    assert grade(["--input-dir", str(tmp_path), "--protocol", "lenient", "--overwrite", *rules_only]) == 0
     assert {g["protocol"] for g in read_records(tmp_path / "grades" / "AIME24.jsonl")} == {"lenient"}
+    aside = next(tmp_path.glob("replaced-*"))  # the grades replaced, and the report that described them, are kept
+    assert {g["protocol"] for g in read_records(aside / "grades" / "AIME24.jsonl")} == {"published"}
+    assert (aside / "report.md").is_file() and not (tmp_path / "report.md").exists()
+
+
+def test_overwrite_with_a_verifier_that_cannot_start_loses_nothing(tmp_path, capsys):
+    write_generations(tmp_path)
+    assert grade(["--input-dir", str(tmp_path)]) == 0
+    before = (tmp_path / "grades" / "AIME24.jsonl").read_bytes()
+    capsys.readouterr()
+    assert grade(["--input-dir", str(tmp_path), "--overwrite", "--model-verifier", "no/such-verifier"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: cannot start the model verifier 'no/such-verifier'")
+    assert "--model-verifier none" in err
+    assert (tmp_path / "grades" / "AIME24.jsonl").read_bytes() == before and not list(tmp_path.glob("replaced-*"))
 
 
 def descendants_while_running(proc: subprocess.Popen, seconds: float) -> set[int]:
