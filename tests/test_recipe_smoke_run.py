@@ -208,10 +208,10 @@ def test_the_sweep_evaluates_every_checkpoint_of_the_run(smoke_run, tmp_path):
 @pytest.mark.trainer_lane
 def test_a_stage_list_killed_after_its_first_checkpoint_resumes_where_it_stopped_and_reruns_to_nothing(tmp_path):
     """ProRL v1's overlay in two stages of two steps, the second going on with the first's run, its reference reset to
-    the current actor and its optimizer kept (ProRL v2's `start: reference`), with a new length. SIGKILL to every
-    process of the run (as a dead node) after step 1, then the same command again: stage 1 resumes at step 2, none
-    repeated or skipped, stage 2 carries the run on; the newest 3 checkpoints are kept across the attempts; a third
-    time, nothing runs."""
+    the current actor and its optimizer kept (ProRL v2's `start: reference`), with a new length. SIGKILL to the
+    launcher after step 1 (a preempted job): its trainer ends with it; then the same command again stops what Ray left
+    of the killed attempt, stage 1 resumes at step 2, none repeated or skipped, stage 2 carries the run on; the newest
+    3 checkpoints are kept across the attempts; a third time, nothing runs."""
     stages = tmp_path / "stages.yaml"
     stages.write_text(
         "stages:\n  - {name: short, steps: 2, overrides: [+ablation@_global_=prorl]}\n"
@@ -228,15 +228,17 @@ def test_a_stage_list_killed_after_its_first_checkpoint_resumes_where_it_stopped
             break
     assert latest_step(run_dir) == 1, "".join(first[-50:])
     marker = str(ray_temp_dir(tmp_path))
-    victims = [psutil.Process(proc.pid), *run_processes(marker)]
-    for victim in victims:
-        victim.kill()
-    psutil.wait_procs(victims, timeout=30)
+    trainers = [p for p in run_processes(marker) if "recipe.tools.train" in " ".join(p.cmdline())]
+    assert trainers, "no trainer found"
+    psutil.Process(proc.pid).kill()  # the launcher alone, as a killed job step: its trainer must not outlive it
+    proc.wait()
     proc.stdout.close()
-    assert not run_processes(marker)
+    _, alive = psutil.wait_procs(trainers, timeout=120)  # SIGTERM from the kernel (recipe/smoke/lifecycle.py)
+    assert not alive, f"the trainer outlived its launcher: {alive}"
 
     out = smoke(tmp_path, "--stages", str(stages), "--stage-steps", "2")
     assert out.returncode == 0, out.stdout[-5000:]
+    assert not run_processes(marker)  # what Ray left of the killed attempt was stopped by the rerun
     first, second = out.stdout.split("stages: stage 2/2 longer: ")
     assert f"stages: stage 1/2 short: steps 2..2 in {run_dir}, resume" in first
     assert f"preflight: resuming from {run_dir}/global_step_1 (step 1 of 2)" in first

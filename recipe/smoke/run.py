@@ -56,6 +56,7 @@ from recipe.protocol import RECIPE_DIR, TRAIN_SOURCE
 from recipe.smoke import toy_task
 from recipe.smoke.cluster import JOIN_OVERRIDES, start_local_cluster
 from recipe.smoke.controls import CONTROLS
+from recipe.smoke.lifecycle import die_with_parent, workdir_lock
 from recipe.tools.compose import ablations
 
 METRIC = re.compile(r"([\w/@.-]+):(-?[\d.]+(?:e[-+]?\d+)?|nan|inf)")
@@ -273,6 +274,9 @@ def train(
     complete = None
     proc = None
     try:
+        leftover = stop_ray(str(ray_dir))  # an earlier attempt, killed with its launcher: its Ray, by marker
+        if leftover:
+            print(f"smoke: stopped {leftover} process(es) left by an earlier attempt in {workdir}", flush=True)
         if ray_nodes > 1 and not joining:
             try:
                 env["RAY_ADDRESS"] = start_local_cluster(ray_nodes, ray_dir, env)
@@ -281,7 +285,7 @@ def train(
                 return 1
         proc = subprocess.Popen(
             command, env=env, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            start_new_session=True,
+            start_new_session=True, preexec_fn=die_with_parent,  # the trainer ends if this process is killed
         )  # fmt: skip
         for line in proc.stdout:
             sys.stdout.write(line)
@@ -412,21 +416,22 @@ def main(argv: list[str] | None = None) -> int:
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="justrl-smoke-", dir="/tmp"))
     workdir.mkdir(parents=True, exist_ok=True)
     try:
-        return run(
-            workdir.resolve(),
-            args.gpu,
-            args.overrides,
-            args.stages,
-            args.stage_steps,
-            args.ablation,
-            args.ray_nodes,
-            args.rollout,
-            learn=args.learn,
-            control=args.control,
-            seed=args.seed,
-            model=args.model.resolve() if args.model else None,
-            started=started,
-        )
+        with workdir_lock(workdir):  # one run a folder: a second launch waits for the first
+            return run(
+                workdir.resolve(),
+                args.gpu,
+                args.overrides,
+                args.stages,
+                args.stage_steps,
+                args.ablation,
+                args.ray_nodes,
+                args.rollout,
+                learn=args.learn,
+                control=args.control,
+                seed=args.seed,
+                model=args.model.resolve() if args.model else None,
+                started=started,
+            )
     except (FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
