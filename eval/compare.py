@@ -22,7 +22,7 @@ from data_prep.files import atomic_output
 from eval.coverage import coverages, incomplete
 from eval.curves import per_problem
 from eval.run_layout import RunLayout
-from eval.store import read_records
+from eval.store import one_line_errors, read_records
 from recipe.protocol import BENCHMARKS
 
 
@@ -92,6 +92,7 @@ def markdown(dir_a: Path, dir_b: Path, rows: list[dict], average: dict) -> str:
     return "\n".join(lines) + f"\n\n{note}Problems are listed by index.\n"
 
 
+@one_line_errors
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("a", type=Path, help="the reference evaluation (an eval.generate folder)")

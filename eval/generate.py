@@ -26,7 +26,7 @@ from tqdm import tqdm
 from eval.backends import HFBackend, Request, Sampling, VLLMBackend
 from eval.checkpoint import resolve_model
 from eval.run_layout import RunLayout, SettingsMismatch, check_settings
-from eval.store import Appender, read_records
+from eval.store import Appender, one_line_errors, read_records
 from recipe import protocol
 
 
@@ -82,6 +82,7 @@ def model_identity(model: str) -> str:
     return str(Path(model).resolve()) if Path(model).exists() else model
 
 
+@one_line_errors
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", required=True, help="hub id, Hugging Face directory, or verl checkpoint directory")

@@ -20,7 +20,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from eval.run_layout import RunLayout, SettingsMismatch, check_settings
-from eval.store import Appender, read_records
+from eval.store import Appender, one_line_errors, read_records
 from reward.grading import PROTOCOLS, Grade, grade_many
 from reward.math_equal import DEFAULT_TIMEOUT_S
 
@@ -72,6 +72,7 @@ def grade_file(layout: RunLayout, generations: Path, protocol: str, timeout_s: f
     return len(todo)
 
 
+@one_line_errors
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--input-dir", required=True, type=Path, help="the --output-dir of eval.generate")

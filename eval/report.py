@@ -26,7 +26,7 @@ from eval.coverage import Coverage, coverages
 from eval.curves import pass_at_k, per_problem
 from eval.plots import figure, save_png
 from eval.run_layout import RunLayout
-from eval.store import read_records
+from eval.store import one_line_errors, read_records
 from recipe.protocol import BENCHMARKS, PUBLISHED, published_for
 
 KS = (1, 4, 8, 16, 32)
@@ -143,6 +143,7 @@ def chart(results: dict[str, dict], published: str | None, path: Path) -> None:
     save_png(fig, path, dpi=120)
 
 
+@one_line_errors
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--input-dir", required=True, type=Path)

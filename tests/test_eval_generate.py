@@ -80,13 +80,46 @@ def test_sigkill_then_resume_loses_and_duplicates_nothing(tiny_model_dir, bench_
         assert responses(resumed, name) == responses(reference, name)  # a sample depends only on prompt and seed
 
 
-def test_a_torn_last_line_is_dropped_on_resume(tmp_path):
+def test_ctrl_c_during_generation_is_one_line_and_keeps_what_was_written(tiny_model_dir, bench_dir, tmp_path):
+    command = [sys.executable, "-m", "eval.generate", *args(tiny_model_dir, bench_dir, tmp_path, "--n", "8")]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    target = tmp_path / "generations" / "AIME24.jsonl"
+    while proc.poll() is None and (not target.exists() or len(target.read_bytes().splitlines()) < 5):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate()
+    assert proc.returncode == 130 and "Traceback" not in err, err[-3000:]
+    assert err.rstrip().splitlines()[-1] == (
+        "interrupted: every record written so far is kept; rerun the same command to go on"
+    )
+    assert len(keys(target)) >= 5
+
+
+def test_a_torn_last_line_is_dropped_on_resume(tmp_path, capsys):
     path = tmp_path / "g.jsonl"
     path.write_text(json.dumps({"index": 0, "sample": 0}) + "\n" + '{"index": 0, "sam')
     assert keys(path) == [(0, 0)]
+    assert f"note: {path}:2: an incomplete last line (a write cut short) is skipped" in capsys.readouterr().err
     with Appender(path) as out:
         out.write([{"index": 0, "sample": 1}])
     assert keys(path) == [(0, 0), (0, 1)]
+
+
+def test_a_damaged_line_inside_a_file_is_one_line_naming_file_and_line(tiny_model_dir, bench_dir, tmp_path, capsys):
+    from eval.grade import main as grade
+
+    assert generate(args(tiny_model_dir, bench_dir, tmp_path, "--n", "2", "--limit", "2")) == 0
+    path = tmp_path / "generations" / "AIME24.jsonl"
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text(lines[0] + '{"index": 1, "sam\n' + "".join(lines[2:]))  # a torn line that is not the last
+    before = path.read_bytes()
+    capsys.readouterr()
+    for command in (lambda: generate(args(tiny_model_dir, bench_dir, tmp_path, "--n", "2", "--limit", "2")),
+                    lambda: grade(["--input-dir", str(tmp_path)])):  # fmt: skip
+        assert command() == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"error: {path}:2: not a JSON record (") and err.count("\n") == 1, err
+    assert path.read_bytes() == before
 
 
 def test_a_response_with_unicode_line_separators_stays_one_record(tmp_path):

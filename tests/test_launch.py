@@ -181,6 +181,16 @@ def test_a_key_nothing_reads_stops_the_launch_in_one_line_before_anything_starts
         assert cfg.returncode == 2 and line.removeprefix("preflight: ") in cfg.stderr and "Traceback" not in cfg.stderr
 
 
+def test_a_checkpoint_folder_that_cannot_be_written_stops_the_launch(tmp_path):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    out = run("deepseek.sh", env={"CKPT_DIR": str(blocker / "ckpt"), "DATA_DIR": str(tmp_path)})
+    assert out.returncode == 2
+    assert f"checkpoint folder {blocker}/ckpt/justrl/justrl-deepseek-1.5b: {blocker} is a file, not a folder" in (
+        out.stderr
+    )
+
+
 @pytest.mark.parametrize("script", SCRIPTS)
 def test_scripts_hold_no_hyperparameter_and_no_secret(script):
     text = (REPO / "launch" / script).read_text()

@@ -173,6 +173,15 @@ def test_each_mistake_is_one_line_and_exit_2_before_ray_starts(args, message, tm
     assert not (tmp_path / "checkpoints" / "justrl" / "cpu-smoke" / "justrl_run.yaml").exists()
 
 
+def test_a_workdir_that_cannot_be_used_is_one_line(tmp_path):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    for workdir in (blocker, blocker / "below"):
+        out = smoke(workdir)
+        assert out.returncode == 2 and out.stderr.startswith(f"error: WORKDIR {workdir} cannot be used: "), out.stderr
+        assert "Traceback" not in out.stderr
+
+
 def test_eval_accepts_the_verl_checkpoint_and_converts_it_with_verls_merger(smoke_run, tmp_path):
     from eval.generate import main as generate
     from eval.store import read_records

@@ -414,7 +414,13 @@ def main(argv: list[str] | None = None) -> int:
     # A SIGTERM (timeout, scheduler) becomes a normal exit, so the `finally` blocks stop Ray and clean up.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="justrl-smoke-", dir="/tmp"))
-    workdir.mkdir(parents=True, exist_ok=True)
+    try:
+        workdir.mkdir(parents=True, exist_ok=True)
+        (workdir / ".justrl-run.lock").touch()
+    except OSError as err:
+        print(f"error: WORKDIR {workdir} cannot be used: {err.strerror} ({err.filename}); give a writable folder",
+              file=sys.stderr)  # fmt: skip
+        return 2
     try:
         with workdir_lock(workdir):  # one run a folder: a second launch waits for the first
             return run(

@@ -86,7 +86,26 @@ def quick_problems(cfg: DictConfig) -> list[str]:
                 "for a run without a GPU use: bash launch/cpu_smoke.sh"
             )
     found.extend(missing_packages(cfg))
+    if int(cfg.trainer.save_freq) > 0:
+        found.extend(unwritable(Path(cfg.trainer.default_local_dir)))
     return found
+
+
+def unwritable(run_dir: Path) -> list[str]:
+    """The checkpoint folder cannot be written (a read-only file system or folder, a file in its path): said now,
+    not at the first save (step 50 on GPU). Probes the nearest existing folder with a temporary file."""
+    import tempfile
+
+    existing = next(p for p in (run_dir, *run_dir.absolute().parents) if p.exists())
+    where = "trainer.default_local_dir (CKPT_DIR / WORKDIR)"
+    if not existing.is_dir():
+        return [f"checkpoint folder {run_dir}: {existing} is a file, not a folder ({where})"]
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as err:
+        return [f"checkpoint folder {run_dir} cannot be written: {existing}: {err.strerror} ({where})"]
+    return []
 
 
 def missing_packages(cfg: DictConfig) -> list[str]:
