@@ -33,7 +33,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from data_prep.files import write_rows_atomic
+from data_prep.files import output_problem, write_rows_atomic
 from data_prep.published import PublishedFile, fetch
 from data_prep.schema import DataError, first_user_content, verl_row
 from data_prep.sources import read_rows
@@ -143,6 +143,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     out_dir = Path(args.output_dir)
+    problem = output_problem(out_dir, folder=True)
+    if problem:
+        print(f"error: --output-dir {problem}", file=sys.stderr)
+        return 2
     try:
         for name in tqdm(args.benchmarks, desc="benchmarks", unit="benchmark"):
             if args.input_dir or args.source == "hub":

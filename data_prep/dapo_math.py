@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from tqdm import tqdm
 
-from data_prep.files import AtomicParquetWriter
+from data_prep.files import AtomicParquetWriter, output_problem
 from data_prep.schema import DataError
 from data_prep.sources import read_batches
 from recipe.protocol import TRAIN_HUB_ID, TRAIN_PROMPT_SUFFIX, TRAIN_SOURCE, recipe_value
@@ -177,6 +177,10 @@ def main(argv: list[str] | None = None) -> int:
         help="let the tokenizer run code from its repository (off by default)",
     )
     args = parser.parse_args(argv)
+    problem = output_problem(args.output)
+    if problem:
+        print(f"error: --output {problem}", file=sys.stderr)
+        return 2
     try:
         counts = prepare(args.input, args.output, args.dedup, args.tokenizer, args.trust_remote_code)
     except DataError as err:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -10,6 +11,27 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+
+def output_problem(path: str | os.PathLike, folder: bool = False) -> str | None:
+    """Why `path` cannot be written as an output file (or, with `folder`, an output folder), in words, or None:
+    a folder where a file is wanted (or the reverse), a file in its parents, or a place that cannot be written (a
+    read-only file system, missing permissions; probed with a temporary file in the nearest existing folder). Said
+    before any expensive work, so that a run never ends in a traceback at its first write."""
+    path = Path(path)
+    if not folder and path.is_dir():
+        return f"{path} is a folder; give a file path in it (for example {path / 'out.parquet'})"
+    if folder and path.exists() and not path.is_dir():
+        return f"{path} is a file, not a folder"
+    existing = next(p for p in (path if folder else path.parent, *path.absolute().parents) if p.exists())
+    if not existing.is_dir():
+        return f"{path}: {existing} is a file, not a folder"
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as err:
+        return f"{path} cannot be written: {existing}: {err.strerror}"
+    return None
 
 
 @contextmanager

@@ -39,7 +39,7 @@ def _hub_table(source: str, splits: Sequence[str]) -> pa.Table:
     except Exception as err:  # datasets raises many types (network, missing repo, bad config)
         raise DataError(
             f"{source}: no such local file, and not loadable as a hub dataset ({type(err).__name__}: "
-            f"{_one_line(err)[:300]})"
+            f"{_one_line(err)[:300]}); without the hub, give a local copy: --input FILE (.parquet or .jsonl)"
         ) from err
     split = next((s for s in splits if s in found), next(iter(found)))
     return found[split].data.table

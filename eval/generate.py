@@ -23,6 +23,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
+from data_prep.files import output_problem
 from eval.backends import HFBackend, Request, Sampling, VLLMBackend
 from eval.checkpoint import resolve_model
 from eval.run_layout import RunLayout, SettingsMismatch, check_settings
@@ -107,6 +108,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     names, layout = args.benchmarks, RunLayout(args.output_dir)
+    problem = output_problem(args.output_dir, folder=True)  # before the model loads
+    if problem:
+        print(f"error: --output-dir {problem}", file=sys.stderr)
+        return 2
     try:
         problems = {name: load_problems(args.data_dir, name, args.limit) for name in names}
     except FileNotFoundError as err:

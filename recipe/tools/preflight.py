@@ -93,19 +93,11 @@ def quick_problems(cfg: DictConfig) -> list[str]:
 
 def unwritable(run_dir: Path) -> list[str]:
     """The checkpoint folder cannot be written (a read-only file system or folder, a file in its path): said now,
-    not at the first save (step 50 on GPU). Probes the nearest existing folder with a temporary file."""
-    import tempfile
+    not at the first save (step 50 on GPU)."""
+    from data_prep.files import output_problem
 
-    existing = next(p for p in (run_dir, *run_dir.absolute().parents) if p.exists())
-    where = "trainer.default_local_dir (CKPT_DIR / WORKDIR)"
-    if not existing.is_dir():
-        return [f"checkpoint folder {run_dir}: {existing} is a file, not a folder ({where})"]
-    try:
-        with tempfile.TemporaryFile(dir=existing):
-            pass
-    except OSError as err:
-        return [f"checkpoint folder {run_dir} cannot be written: {existing}: {err.strerror} ({where})"]
-    return []
+    problem = output_problem(run_dir, folder=True)
+    return [f"checkpoint folder {problem} (trainer.default_local_dir: CKPT_DIR / WORKDIR)"] if problem else []
 
 
 def missing_packages(cfg: DictConfig) -> list[str]:
