@@ -226,3 +226,19 @@ def test_the_vllm_backend_without_vllm_says_where_to_get_it(tiny_model_dir, benc
     assert not (tmp_path / "generations" / "AIME24.jsonl").exists() or not keys(
         tmp_path / "generations" / "AIME24.jsonl"
     )
+
+
+def test_on_a_busy_cpu_the_hf_backend_takes_only_the_idle_cores(tiny_model_dir, capsys):
+    import torch
+
+    from eval.backends import HFBackend, cpu_threads
+
+    assert [cpu_threads(2, busy) for busy in (0.0, 0.9, 1.6, 2.0, 7.5)] == [2, 1, 1, 1, 1]
+    assert cpu_threads(16, 3.2) == 13
+    threads = torch.get_num_threads()
+    try:
+        HFBackend(tiny_model_dir)
+        line = capsys.readouterr().out.strip().splitlines()[-1]
+        assert line.startswith(f"hf backend on CPU: {torch.get_num_threads()} thread(s), ")
+    finally:
+        torch.set_num_threads(threads)
