@@ -6,8 +6,9 @@ benchmark graded in part, or generated and never graded, is named as such and ne
 - `partial`: some generated samples have no grade, or the problems do not all have the same number of samples (a
   generation stopped midway: rerun eval.generate, then eval.grade);
 - `complete`: every generated sample graded, the same number for every problem. It is the published protocol
-  (`protocol`) only if it also has all of the benchmark's problems and the protocol's N samples each; only then is
-  it compared with a published number.
+  (`protocol`) only if it also has all of the benchmark's problems and the protocol's N samples each, sampled as the
+  protocol samples (temperature, top-p and new tokens, recorded with each generation); only then is it compared with
+  a published number.
 """
 
 from __future__ import annotations
@@ -18,7 +19,17 @@ from pathlib import Path
 
 from eval.run_layout import RunLayout
 from eval.store import read_records
-from recipe.protocol import BENCHMARK_SIZES, BENCHMARKS, EVAL_SAMPLES
+from recipe.protocol import BENCHMARK_SIZES, BENCHMARKS, EVAL_MAX_NEW_TOKENS, EVAL_SAMPLES, EVAL_TEMPERATURE, EVAL_TOP_P
+
+SAMPLING_KEYS = ("temperature", "top_p", "max_new_tokens")  # as eval.generate records them
+PROTOCOL_SAMPLING = (EVAL_TEMPERATURE, EVAL_TOP_P, EVAL_MAX_NEW_TOKENS)
+
+
+def describe_sampling(sampling: tuple | None) -> str:
+    if sampling is None:
+        return "sampling not recorded"
+    temperature, top_p, tokens = sampling
+    return f"temperature {temperature}, top-p {top_p}, up to {tokens:,} new tokens"
 
 
 @dataclass(frozen=True)
@@ -29,6 +40,7 @@ class Coverage:
     problems: int  # problems with at least one grade or generation
     samples: int  # samples of the best-covered problem
     uniform: bool  # every problem has that many graded samples
+    sampling: tuple | None = None  # (temperature, top_p, max_new_tokens) of its generations, None if unrecorded
 
     @property
     def status(self) -> str:
@@ -39,12 +51,17 @@ class Coverage:
         return "complete"
 
     @property
+    def protocol_sampling(self) -> bool:
+        return self.sampling == PROTOCOL_SAMPLING
+
+    @property
     def protocol(self) -> bool:
-        """Complete, with all of the benchmark's problems and the protocol's N samples each."""
+        """Complete, with all of the benchmark's problems and the protocol's N samples each, sampled as the protocol."""
         return (
             self.status == "complete"
             and self.problems == BENCHMARK_SIZES.get(self.benchmark)
             and self.samples == EVAL_SAMPLES.get(self.benchmark)
+            and self.protocol_sampling
         )
 
     def describe(self) -> str:
@@ -61,7 +78,10 @@ class Coverage:
 
 def coverage(layout: RunLayout, name: str) -> Coverage | None:
     """The coverage of one benchmark in one evaluation folder, None if it holds nothing of it."""
-    generated = {(r["index"], r["sample"]) for r in read_records(layout.generations(name))}
+    records = list(read_records(layout.generations(name)))
+    generated = {(r["index"], r["sample"]) for r in records}
+    recorded = [tuple(r.get(k) for k in SAMPLING_KEYS) for r in records[:1]]
+    sampling = recorded[0] if recorded and None not in recorded[0] else None
     graded = {(g["index"], g["sample"]) for g in read_records(layout.grades(name))}
     if not generated and not graded:
         return None
@@ -70,7 +90,7 @@ def coverage(layout: RunLayout, name: str) -> Coverage | None:
     most = max((planned or per_problem).values())
     uniform = bool(per_problem) and set(planned) <= set(per_problem) and set(per_problem.values()) == {most}
     return Coverage(name, len(generated), len(graded & generated) if generated else len(graded),
-                    len(planned.keys() | per_problem.keys()), most, uniform)  # fmt: skip
+                    len(planned.keys() | per_problem.keys()), most, uniform, sampling)  # fmt: skip
 
 
 def coverages(folder: Path) -> dict[str, Coverage]:

@@ -10,9 +10,11 @@ DIR/report.md and DIR/report.png, and prints the table.
 
 Each row says how much is graded (problems, and samples graded of generated; eval/coverage.py). A benchmark graded in
 part is marked PARTIAL and one generated but never graded is listed as UNGRADED; neither is compared with a published
-number, nor is an evaluation with fewer problems or samples than the protocol's, and the average is compared only when
-all nine benchmarks are. The exit status is 0 only when every benchmark in the folder is completely graded (1
-otherwise, after writing the report), so a script cannot mistake a partial report for a finished one.
+number, nor is an evaluation with fewer problems or samples than the protocol's or sampled otherwise (temperature,
+top-p, new tokens: the report's header states them), and the average is compared only when all nine benchmarks are.
+The PNG carries the model, the grading and the sampling in its title, and marks partial and off-protocol bars.
+The exit status is 0 only when every benchmark in the folder is completely graded (1 otherwise, after writing the
+report), so a script cannot mistake a partial report for a finished one.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import sys
 from pathlib import Path
 
 from data_prep.files import atomic_output
-from eval.coverage import Coverage, coverages
+from eval.coverage import PROTOCOL_SAMPLING, Coverage, coverages, describe_sampling
 from eval.curves import pass_at_k, per_problem
 from eval.plots import figure, save_png
 from eval.run_layout import RunLayout
@@ -91,8 +93,10 @@ def markdown(
     ref = PUBLISHED.get(published or "", {})
     covered = covered or {}
     ks = [k for k in KS if any(k in r["pass"] for r in results.values())]
-    head = ["benchmark", "problems", "graded", "N", "avg@N", f"published ({published})" if published else "published"]
-    head += ["delta", *(f"pass@{k}" for k in ks), "solve-none", "solve-all", "format err", "timed out", "mean tokens"]
+    head = ["benchmark", "problems", "graded", "N", "avg@N (%)"]
+    head += [f"published ({published}, %)" if published else "published (%)", "delta (points)"]
+    head += [*(f"pass@{k} (%)" for k in ks), "solve-none (%)", "solve-all (%)", "format err (%)", "timed out (samples)"]
+    head += ["mean tokens"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
 
     def fmt(x: float | None) -> str:
@@ -127,18 +131,32 @@ def markdown(
     return "\n".join(lines) + "\n"
 
 
-def chart(results: dict[str, dict], published: str | None, path: Path) -> None:
+def chart(results: dict[str, dict], published: str | None, path: Path, title: str = "",
+          covered: dict[str, Coverage] | None = None) -> None:  # fmt: skip
+    """Bars of avg@N beside the published ones; a partial benchmark's bar is hatched and labelled PARTIAL, an
+    off-protocol one (fewer problems or samples, other sampling) labelled n/c."""
+    covered = covered or {}
     names = list(results)
     xs = range(len(names))
-    fig, ax = figure(max(6, 1.2 * len(names)), 4)
+    fig, ax = figure(max(6, 1.2 * len(names)), 4.6)
     ours = ax.bar([x - 0.2 for x in xs], [results[n]["avg"] for n in names], width=0.4, label="this run")
-    ax.bar_label(ours, fmt="%.1f", fontsize=7)  # a bar at 0% is a label, not an empty slot
+    for bar, name in zip(ours, names, strict=True):
+        c = covered.get(name)
+        if c is not None and c.status != "complete":
+            bar.set_hatch("//")
+    tags = [
+        " PARTIAL" if (c := covered.get(n)) is not None and c.status != "complete"
+        else " n/c" if c is not None and not c.protocol else ""
+        for n in names
+    ]  # fmt: skip
+    ax.bar_label(ours, labels=[f"{results[n]['avg']:.1f}{t}" for n, t in zip(names, tags, strict=True)], fontsize=7)
     if published:
         theirs = [PUBLISHED[published].get(n, 0) for n in names]
         ax.bar_label(ax.bar([x + 0.2 for x in xs], theirs, width=0.4, label=published), fmt="%.1f", fontsize=7)
     ax.set_xticks(list(xs), names, rotation=30, ha="right")
     ax.set_ylabel("avg@N (%)")
     ax.set_ylim(0, 100)
+    ax.set_title(title, fontsize=8)
     ax.legend()
     save_png(fig, path, dpi=120)
 
@@ -157,18 +175,28 @@ def main(argv: list[str] | None = None) -> int:
     model = recorded_model(layout)
     published = args.published or (published_for(model) if model else None)
     how, comparable = grading_title(grading)
-    table = f"# Evaluation of {model} ({how})\n\n" + markdown(results, published, comparable, covered)
+    samplings = sorted({describe_sampling(c.sampling) for c in covered.values()})
+    sampled = "; ".join(samplings)
+    table = f"# Evaluation of {model} ({how})\n\nSampled with {sampled}.\n\n" + markdown(
+        results, published, comparable, covered
+    )
     if published and not comparable:
         table += (
             "\nn/c: not comparable. The published numbers were graded under the published protocol with the model "
             "verifier (CompassVerifier-3B) on every rule-rejected response; these grades were not, so a difference "
             "would mix model and grading.\n"
         )
-    short = [n for n, c in covered.items() if c.status == "complete" and not c.protocol]
+    off = [n for n, c in covered.items() if c.status == "complete" and not c.protocol_sampling]
+    short = [n for n, c in covered.items() if c.status == "complete" and not c.protocol and n not in off]
     if published and short:
         table += (
             f"\nn/c for {', '.join(short)}: fewer problems or samples than the published protocol "
             "(recipe/protocol.py BENCHMARK_SIZES, EVAL_SAMPLES), so not the published benchmark score.\n"
+        )
+    if published and off:
+        table += (
+            f"\nn/c for {', '.join(off)}: OFF-PROTOCOL SAMPLING ({sampled}; the protocol: "
+            f"{describe_sampling(PROTOCOL_SAMPLING)}), so not comparable with the published score.\n"
         )
     unfinished = [f"{name}: {c.describe()}" for name, c in covered.items() if c.status != "complete"]
     if unfinished:
@@ -176,7 +204,9 @@ def main(argv: list[str] | None = None) -> int:
         table += "".join(f"- {line}\n" for line in unfinished)
     with atomic_output(layout.report_md) as tmp:
         Path(tmp).write_text(table)
-    chart(results, published, layout.report_png)
+    partial = " - NOT FINISHED (PARTIAL bars)" if unfinished else ""
+    off_note = " - OFF-PROTOCOL sampling (n/c)" if off else ""
+    chart(results, published, layout.report_png, f"{model}: {how}\n{sampled}{partial}{off_note}", covered)
     print(table)
     print(f"written: {layout.report_md}, {layout.report_png}")
     if unfinished:

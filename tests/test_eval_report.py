@@ -43,8 +43,12 @@ def test_summary_figures():
     assert s["mean_tokens"] == 100
 
 
-def write_run(tmp_path, rows: list[dict], generated: list[dict] | None = None) -> None:
-    """Grades `rows`, and a generation record for each (or for `generated`'s (benchmark, index, sample) keys)."""
+PROTOCOL = {"temperature": 0.7, "top_p": 0.9, "max_new_tokens": 31744}  # as eval.generate records the protocol's
+
+
+def write_run(tmp_path, rows: list[dict], generated: list[dict] | None = None, sampling: dict = PROTOCOL) -> None:
+    """Grades `rows`, and a generation record for each (or for `generated`'s (benchmark, index, sample) keys), sampled
+    as `sampling` says."""
     (tmp_path / "grades").mkdir()
     (tmp_path / "generations").mkdir()
     for name in {r["benchmark"] for r in rows}:
@@ -52,7 +56,7 @@ def write_run(tmp_path, rows: list[dict], generated: list[dict] | None = None) -
             "".join(json.dumps(r) + "\n" for r in rows if r["benchmark"] == name)
         )
     for r in rows if generated is None else generated:
-        record = {"benchmark": r["benchmark"], "index": r["index"], "sample": r["sample"], "model": MODEL}
+        record = {"benchmark": r["benchmark"], "index": r["index"], "sample": r["sample"], "model": MODEL, **sampling}
         with (tmp_path / "generations" / f"{r['benchmark']}.jsonl").open("a") as out:
             out.write(json.dumps(record) + "\n")
 
@@ -72,7 +76,7 @@ def test_report_writes_markdown_and_png_beside_the_published_numbers(tmp_path, c
     assert main(["--input-dir", str(tmp_path)]) == 0
     table = (tmp_path / "report.md").read_text()
     assert "(published protocol, opencompass/CompassVerifier-3B)" in table.splitlines()[0]
-    assert "published (JustRL-DeepSeek-1.5B)" in table
+    assert "published (JustRL-DeepSeek-1.5B, %)" in table
     assert "| AIME24 | 30 | 960/960 | 32 | 50.00 | 52.60 | -2.60 |" in table
     assert "| AMC23 | 40 | 1280/1280 | 32 | 100.00 | 91.02 | 8.98 |" in table
     assert "**average of 2**" in table and "**75.00**" in table
@@ -112,3 +116,29 @@ def test_a_partly_graded_and_an_ungraded_benchmark_are_marked_and_the_exit_says_
     assert "- AIME24: partial: 5 of 16 generated samples graded (run eval.grade)" in table
     assert "- AMC23: ungraded: 16 samples generated, none graded (run eval.grade)" in table
     assert "not finished; exit 1" in capsys.readouterr().err
+
+
+def test_off_protocol_sampling_is_stated_and_never_compared_in_the_table_or_the_chart(tmp_path):
+    write_run(tmp_path, as_published("AIME24", 0.5), sampling={"temperature": 0.0, "top_p": 1.0, "max_new_tokens": 64})
+    assert main(["--input-dir", str(tmp_path)]) == 0
+    table = (tmp_path / "report.md").read_text()
+    assert "Sampled with temperature 0.0, top-p 1.0, up to 64 new tokens." in table
+    assert "| AIME24 | 30 | 960/960 | 32 | 50.00 | 52.60 | n/c |" in table  # a full benchmark, but sampled otherwise
+    assert "n/c for AIME24: OFF-PROTOCOL SAMPLING (temperature 0.0, top-p 1.0, up to 64 new tokens; the protocol: " in (
+        table
+    )
+    assert "avg@N (%)" in table and "delta (points)" in table  # units
+
+
+def test_the_chart_names_model_grading_sampling_and_marks_partial_bars(tmp_path, monkeypatch):
+    from eval import report
+
+    titles = []
+    monkeypatch.setattr(report, "save_png", lambda fig, path, dpi=None: titles.append(fig.axes[0].get_title()))
+    generated = grades("AIME24", [[False] * 16])
+    write_run(tmp_path, grades("AIME24", [[True] * 5]), generated=generated)
+    assert main(["--input-dir", str(tmp_path)]) == 1
+    assert titles == [
+        f"{MODEL}: published protocol, opencompass/CompassVerifier-3B\n"
+        "temperature 0.7, top-p 0.9, up to 31,744 new tokens - NOT FINISHED (PARTIAL bars)"
+    ]
