@@ -242,7 +242,7 @@ def test_a_stage_list_killed_after_its_first_checkpoint_resumes_where_it_stopped
     psutil.Process(proc.pid).kill()  # the launcher alone, as a killed job step: its trainer must not outlive it
     proc.wait()
     proc.stdout.close()
-    _, alive = psutil.wait_procs(trainers, timeout=120)  # SIGTERM from the kernel (recipe/smoke/lifecycle.py)
+    _, alive = psutil.wait_procs(trainers, timeout=120)  # SIGTERM from the kernel (recipe/tools/lifecycle.py)
     assert not alive, f"the trainer outlived its launcher: {alive}"
 
     out = smoke(tmp_path, "--stages", str(stages), "--stage-steps", "2")
@@ -252,6 +252,7 @@ def test_a_stage_list_killed_after_its_first_checkpoint_resumes_where_it_stopped
     assert f"stages: stage 1/2 short: steps 2..2 in {run_dir}, resume" in first
     assert f"preflight: resuming from {run_dir}/global_step_1 (step 1 of 2)" in first
     assert logged_steps(first) == [2]  # 1 before the kill, 2 after
+    assert "\nsmoke: 2 steps, " in first and "\nsmoke: 4 steps, " in second  # the run's steps, not the attempt's
     assert second.startswith(f"steps 3..4 in {run_dir}, resume, the reference reset to the last actor (reference)")
     assert f"preflight: resuming from {run_dir}/global_step_2 (step 2 of 4)" in second  # weights and optimizer
     reference = run_dir / "reference-1-longer"

@@ -56,8 +56,8 @@ from recipe.protocol import RECIPE_DIR, TRAIN_SOURCE
 from recipe.smoke import toy_task
 from recipe.smoke.cluster import JOIN_OVERRIDES, start_local_cluster
 from recipe.smoke.controls import CONTROLS
-from recipe.smoke.lifecycle import die_with_parent, workdir_lock
 from recipe.tools.compose import ablations
+from recipe.tools.lifecycle import die_with_parent, workdir_lock
 
 METRIC = re.compile(r"([\w/@.-]+):(-?[\d.]+(?:e[-+]?\d+)?|nan|inf)")
 STEP = re.compile(r"(?<![\w/])step:\d+ - ")

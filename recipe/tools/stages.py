@@ -44,6 +44,7 @@ from pathlib import Path
 from omegaconf import OmegaConf
 
 from recipe.tools.checkpoints import actor_dir, latest_step, merge_actor
+from recipe.tools.lifecycle import die_with_parent
 
 STARTS = ("resume", "reset", "reference")
 
@@ -194,9 +195,11 @@ def main(argv: list[str] | None = None) -> int:
     from recipe.tools.train import split_arguments
 
     preview = bool(split_arguments(command)[1])  # Hydra's query flags (--cfg job, --info): the launch only prints
-    return run_stages(
-        stages, args.checkpoint_dir.absolute(), lambda o: subprocess.run([*command, *o]).returncode, preview
-    )
+
+    def launch(overrides: list[str]) -> int:  # the stage's trainer ends if this process is killed
+        return subprocess.run([*command, *overrides], preexec_fn=die_with_parent).returncode
+
+    return run_stages(stages, args.checkpoint_dir.absolute(), launch, preview)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""recipe/smoke/lifecycle.py: one run a working directory, and a trainer that does not outlive its launcher."""
+"""recipe/tools/lifecycle.py: one run a working directory, and a trainer that does not outlive its launcher."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ import sys
 
 import psutil
 
-from recipe.smoke.lifecycle import workdir_lock
+from recipe.tools.lifecycle import workdir_lock
 
 HOLDER = """
 import sys, time
 from pathlib import Path
-from recipe.smoke.lifecycle import workdir_lock
+from recipe.tools.lifecycle import workdir_lock
 with workdir_lock(Path(sys.argv[1])):
     print("held", flush=True)
     sys.stdin.readline()  # until the test closes our stdin
@@ -20,7 +20,7 @@ with workdir_lock(Path(sys.argv[1])):
 
 PARENT = """
 import subprocess, sys, time
-from recipe.smoke.lifecycle import die_with_parent
+from recipe.tools.lifecycle import die_with_parent
 child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"], preexec_fn=die_with_parent,
                          start_new_session=True)
 print(child.pid, flush=True)
@@ -60,4 +60,23 @@ def test_the_child_of_a_killed_launcher_ends_with_it():
     parent.kill()  # SIGKILL: no handler of the parent's runs
     parent.wait()
     _, alive = psutil.wait_procs([child], timeout=60)
+    assert not alive
+
+
+def test_a_killed_stage_runner_takes_its_stages_launch_with_it(tmp_path):
+    """launch/stages.sh runs each stage's launch script under recipe.tools.stages: killing the runner (a preempted
+    job) must not leave that stage's trainer running."""
+    stages = tmp_path / "one.yaml"
+    stages.write_text("stages:\n  - {name: a, steps: 1}\n")
+    marker = tmp_path / "launched"
+    stage = f"import time, pathlib; pathlib.Path({str(marker)!r}).write_text('x'); time.sleep(600)"
+    runner = subprocess.Popen([sys.executable, "-m", "recipe.tools.stages", str(stages), "--checkpoint-dir",
+                               str(tmp_path / "ckpt"), "--", sys.executable, "-c", stage])  # fmt: skip
+    while not marker.exists():
+        assert runner.poll() is None
+    children = psutil.Process(runner.pid).children(recursive=True)
+    assert children
+    runner.kill()
+    runner.wait()
+    _, alive = psutil.wait_procs(children, timeout=60)
     assert not alive
