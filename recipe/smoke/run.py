@@ -17,8 +17,8 @@
    step of the run, over all its attempts); exit 0 only if every step ran. Ray and every process it started are
    stopped afterwards, on success and on failure.
 
-`--learn` is the run that shows the recipe learning (recipe/smoke/learn.yaml): 60 GRPO steps of 8 prompts x 8
-samples on two ranks, validated on 20 held-out problems before and after, ending with
+`--learn` is the run that shows the recipe learning (recipe/smoke/learn.yaml, which sets its step count): GRPO steps
+of 8 prompts x 8 samples on two ranks, validated on 20 held-out problems before and after, ending with
 `learn: steps=N val_acc=A0->A1 score=S0->S1 wall=Ts` (S: the mean strict score of the first and the last 5 steps,
 recomputed from verl's rollout dumps). `--seed S` reseeds the data order, the mini-batch order and the rollout
 (the base model stays the same); `--control constant|random` replaces the training reward by a control that must not
