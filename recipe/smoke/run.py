@@ -63,6 +63,7 @@ METRIC = re.compile(r"([\w/@.-]+):(-?[\d.]+(?:e[-+]?\d+)?|nan|inf)")
 STEP = re.compile(r"(?<![\w/])step:\d+ - ")
 RUN = re.compile(r"^run: (?P<name>\S+) -> \S+; reward (?P<reward>.+); loss (?P<loss>\S+); advantage \S+$")  # preflight
 COMPLETE = re.compile(r"^already complete: step (\d+) of (\d+)")
+PREFLIGHT_STOP = 2  # recipe/tools/train.py's exit when the preflight stops a run (its lines say why)
 HELD_OUT_ACC = re.compile(rf"val-core/{TRAIN_SOURCE}/acc/mean@\d+")
 
 
@@ -302,8 +303,7 @@ def train(
         if stopped:
             print(f"smoke: stopped {stopped} leftover Ray process(es)", flush=True)
     seconds = time.monotonic() - started
-    if identity is None:  # the preflight stopped it before naming the run
-        print(f"smoke: FAILED (exit {returncode} before the run started, {seconds:.0f} s)")
+    if identity is None or (returncode == PREFLIGHT_STOP and not steps):  # the preflight stopped it and said why
         return returncode or 1
     if returncode == 0:  # the whole run from its own logs: every attempt of a resumed run, or none now
         steps = logged_run(workdir / "tensorboard_log" / "justrl" / identity["name"]) or steps

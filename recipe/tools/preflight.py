@@ -192,9 +192,9 @@ def run_line(cfg: DictConfig) -> str:
 
 
 def _stop(found: list[str]) -> str:
+    """One line per problem, each ending in what happens (nothing starts); exit 2."""
     for problem in found:
-        print(f"preflight: {problem}", file=sys.stderr)
-    print("preflight: not starting; fix the above (or pass --cfg job to print the config only)", file=sys.stderr)
+        print(f"preflight: {problem} [not starting]", file=sys.stderr)
     return PROBLEMS
 
 
@@ -215,11 +215,11 @@ def check(argv: list[str]) -> str:
     if isinstance(cfg, str):
         return _stop([cfg])
     run_dir = Path(cfg.trainer.default_local_dir)
-    print(run_line(cfg), flush=True)
     resumes = cfg.trainer.resume_mode == "auto" and checkpoints.latest_step(run_dir) is not None
     found = [*unknown_key_problems(cfg), run_config.resume_problem(cfg, run_dir, resumes)]
     if any(found):
         return _stop([problem for problem in found if problem])
+    print(run_line(cfg), flush=True)
     step = completed_step(cfg)
     if step is not None:
         print(
