@@ -3,8 +3,9 @@ data, the model, the GPUs or the extensions a run needs are missing; say when th
 where training resumes from and whether the disk holds the checkpoints it keeps.
 
 `python -m recipe.tools.train` (launch/common.sh) runs it with the arguments it then gives verl's trainer; it
-composes the recipe the same way. It first prints `run: <experiment> -> <checkpoint folder>` (recipe/tools/identity.py).
-The cheap checks come first and import neither verl nor anything heavy (every key is one verl or the recipe reads,
+composes the recipe the same way. Each problem is one line ending in `[not starting]` (exit 2). Once every key is
+known and the run's folder holds no other run, it prints `run: <experiment> -> <checkpoint folder>; reward ...; loss
+...` (recipe/tools/identity.py). The cheap checks come first and import neither verl nor anything heavy (every key is one verl or the recipe reads,
 recipe/tools/known_keys.py; a resumed run is the same run, recipe/tools/run_config.py; files, model, packages; torch
 only to count GPUs), so a run that cannot start says why within seconds; then verl's own `validate_config` and every
 registered name the config selects (recipe/tools/extensions.py). A run whose checkpoints already reach
