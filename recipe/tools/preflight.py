@@ -5,11 +5,12 @@ where training resumes from and whether the disk holds the checkpoints it keeps.
 `python -m recipe.tools.train` (launch/common.sh) runs it with the arguments it then gives verl's trainer; it
 composes the recipe the same way. Each problem is one line ending in `[not starting]` (exit 2). Once every key is
 known and the run's folder holds no other run, it prints `run: <experiment> -> <checkpoint folder>; reward ...; loss
-...` (recipe/tools/identity.py). The cheap checks come first and import neither verl nor anything heavy (every key is one verl or the recipe reads,
-recipe/tools/known_keys.py; a resumed run is the same run, recipe/tools/run_config.py; files, model, packages; torch
-only to count GPUs), so a run that cannot start says why within seconds; then verl's own `validate_config` and every
-registered name the config selects (recipe/tools/extensions.py). A run whose checkpoints already reach
-`trainer.total_training_steps` is complete: nothing to do.
+...` (recipe/tools/identity.py). The cheap checks come first and import neither verl nor anything heavy (every key
+is one verl or the recipe reads, recipe/tools/known_keys.py; a resumed run is the same run,
+recipe/tools/run_config.py; files, model, packages; torch only to count GPUs), so a run that cannot start says why
+within seconds; then verl's own `validate_config` and every registered name the config selects
+(recipe/tools/extensions.py). A run whose checkpoints already reach `trainer.total_training_steps` is complete:
+nothing to do.
 Otherwise it prepares the checkpoint folder (recipe/tools/checkpoints.py): with `trainer.resume_mode=disable` (a
 fresh start) an earlier run's checkpoints are moved aside, never deleted; when a run resumes it says from where (the
 rotation of an earlier attempt's checkpoints happens after the next save: recipe/checkpoint_retention.py).
