@@ -12,6 +12,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+from smoke_runs import SILENCE_S
 from test_eval_generate import args
 
 from eval.generate import main as generate
@@ -89,17 +90,22 @@ def test_sigkill_then_resume_loses_duplicates_and_leaves_nothing(tiny_model_dir,
     run = tmp_path / "run"
     extra = ("--n", "16", "--max-new-tokens", "64")
     command = [sys.executable, "-m", "eval.generate", *args(tiny_model_dir, bench_dir, run, *extra, backend="vllm")]
-    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log = tmp_path / "generate.log"
+    with open(log, "w") as out:
+        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
     target = run / "generations" / "AIME24.jsonl"
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline and (not target.exists() or len(target.read_bytes().splitlines()) < 10):
+    # until 10 records are written, however slowly a busy machine starts the engine: the limit is silence (neither
+    # the log nor the records growing for SILENCE_S), not a number of seconds
+    while proc.poll() is None and (not target.exists() or len(target.read_bytes().splitlines()) < 10):
+        last = max(p.stat().st_mtime for p in (log, target) if p.exists())
+        assert time.time() - last < SILENCE_S, f"no progress for {SILENCE_S} s:\n{log.read_text()[-3000:]}"
         time.sleep(0.05)
     family = psutil.Process(proc.pid).children(recursive=True)
     os.kill(proc.pid, signal.SIGKILL)  # the parent only, as `kill -9 <pid>` does: its engines must notice
     proc.wait()
     interrupted = len(records(run))
     assert 10 <= interrupted < 192, "the kill should land mid-run"
-    _, alive = psutil.wait_procs(family, timeout=90)
+    _, alive = psutil.wait_procs(family, timeout=SILENCE_S)  # the engines notice their parent is gone
     assert not alive, f"left running after the kill: {[p.pid for p in alive]}"
 
     assert generate(args(tiny_model_dir, bench_dir, run, *extra, backend="vllm")) == 0
