@@ -33,7 +33,8 @@ def test_cfg_job_answered_here_is_what_main_ppo_prints(tmp_path):
     args = ["--config-path", str(REPO / "recipe"), "--config-name", "justrl", "base_model=nemotron",
             "+ablation@_global_=kl_loss", f"justrl.data_dir={tmp_path}", "--cfg", "job", "--resolve"]  # fmt: skip
     ours = subprocess.run([sys.executable, "-m", "recipe.tools.train", *args], capture_output=True, text=True)
-    named = [*args, "justrl.variant='-kl_loss'"]  # the run's name, which recipe/tools/train.py adds (identity.py)
+    # the run's name, which recipe/tools/train.py adds (identity.py); main_ppo takes overrides before its flags
+    named = [*args[:-3], "justrl.variant='-kl_loss'", *args[-3:]]
     verl = subprocess.run([sys.executable, "-m", "verl.trainer.main_ppo", *named], capture_output=True, text=True)
     assert ours.returncode == verl.returncode == 0, ours.stderr[-2000:] + verl.stderr[-2000:]
     assert ours.stdout == verl.stdout and "kl_loss_coef: 0.001" in ours.stdout
