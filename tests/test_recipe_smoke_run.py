@@ -342,7 +342,7 @@ def test_two_ray_nodes_each_train_one_rank_of_a_sharded_actor_and_stop_afterward
     assert "Connecting to existing Ray cluster" in out.stdout and "Started a local Ray instance" not in out.stdout
     # each node declares one logical GPU and each rank takes one: two ranks are two nodes
     assert len(set(re.findall(r"\(WorkerDict pid=(\d+)", out.stdout))) == 2
-    actor = tmp_path / "checkpoints" / "justrl" / "cpu-smoke" / "global_step_2" / "actor"
+    actor = tmp_path / "checkpoints" / "justrl" / "cpu-smoke-gspo" / "global_step_2" / "actor"  # the ablation's run
     assert sorted(p.name for p in actor.glob("model_world_size_*")) == [
         "model_world_size_2_rank_0.pt", "model_world_size_2_rank_1.pt",
     ]  # fmt: skip
