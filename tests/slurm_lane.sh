@@ -70,5 +70,5 @@ grep "^smoke: " "$log" || true
 echo "slurm lane: job $job $state, exit code $exit_code, $((SECONDS - start)) s"
 [[ "$state" == COMPLETED && "$exit_code" == 0:0 ]] || { tail -40 "$log"; exit 1; }
 grep -q "Connecting to existing Ray cluster" "$log" || { echo "slurm lane: verl did not join the job's Ray cluster"; exit 1; }
-grep -Eq "^smoke: 2 steps, .*world_size=1$" "$log" || { echo "slurm lane: no closing smoke line"; exit 1; }
+grep -Eq "^smoke: 2 steps, .*world_size=1, loss=" "$log" || { echo "slurm lane: no closing smoke line"; exit 1; }
 echo "slurm lane: ok"
