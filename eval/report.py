@@ -139,7 +139,8 @@ def chart(results: dict[str, dict], published: str | None, path: Path, title: st
     names = list(results)
     xs = range(len(names))
     fig, ax = figure(max(6, 1.2 * len(names)), 4.6)
-    ours = ax.bar([x - 0.2 for x in xs], [results[n]["avg"] for n in names], width=0.4, label="this run")
+    shift, width = (0.2, 0.4) if published else (0.0, 0.6)  # beside the published bars, or centred on the names
+    ours = ax.bar([x - shift for x in xs], [results[n]["avg"] for n in names], width=width, label="this run")
     for bar, name in zip(ours, names, strict=True):
         c = covered.get(name)
         if c is not None and c.status != "complete":
