@@ -123,8 +123,8 @@ def composition_problem(err: Exception) -> str:
             return f"{key} is read by verl but not in the composed config: add it with a leading + (+{key}=...)"
         return f"{describe(key)}, so it cannot be set (with or without +)"
     lines = message.splitlines() or [type(err).__name__]
-    options = lines.index(next((line for line in lines if line.startswith("Available options")), lines[0]))
-    if options:  # an unknown config group option (an ablation, a model): list the known ones on the same line
+    options = next((i for i, line in enumerate(lines) if line.startswith("Available options")), None)
+    if options is not None:  # an unknown config group option (an ablation, a model): the known ones, same line
         known = []
         for line in lines[options + 1 :]:
             if not line.startswith("\t"):
