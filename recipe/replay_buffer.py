@@ -81,8 +81,11 @@ class BackoffReplayBuffer(ReplayBuffer):
     def sample(self, global_steps: int, partition_id: str, batch_size: int):
         self._next_wait = self.first_poll_s
         batch, metrics = super().sample(global_steps, partition_id, batch_size)
-        if partition_id == "train" and batch.keys:
-            data = tq.kv_batch_get(keys=batch.keys, partition_id=partition_id, select_fields=["extra_fields"])
+        # only trajectories the agent loop stored whole (tag status "success", written with their fields): a failed
+        # one has no fields to read
+        stored = [key for key, tag in zip(batch.keys, batch.tags, strict=True) if tag.get("status") == "success"]
+        if partition_id == "train" and stored:
+            data = tq.kv_batch_get(keys=stored, partition_id=partition_id, select_fields=["extra_fields"])
             metrics = {**metrics, **reward_info_metrics(list(data["extra_fields"]))}
         return batch, metrics
 
