@@ -93,9 +93,11 @@ def run_with_progress(command: list[str], env: dict[str, str], silence_s: float 
     return subprocess.CompletedProcess(command, proc.returncode, "".join(chunks["out"]), "".join(chunks["err"]))
 
 
-def smoke(workdir: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+def smoke(
+    workdir: Path, *args: str, env: dict[str, str] | None = None, silence_s: float = SILENCE_S
+) -> subprocess.CompletedProcess:
     command, full_env = smoke_command(workdir, *args)
-    return run_with_progress(command, {**full_env, **(env or {})})
+    return run_with_progress(command, {**full_env, **(env or {})}, silence_s)
 
 
 def logged_steps(stdout: str) -> list[int]:

@@ -147,7 +147,10 @@ def test_the_smoke_trains_it_through_verls_vllm_rollout_and_its_checkpoint_merge
     # validation after the last step only, one checkpoint (at step 2): about 25 s of a ~340 s run, of which ~200 s
     # are start-up (Ray, the vLLM engine) and teardown
     once = ["trainer.val_before_train=false", "trainer.save_freq=2"]
-    out = smoke(tmp_path, "--rollout", "vllm", "--model", str(real_model), *lengths, *once)
+    # 2 prompts x 4 samples a step, and a silence limit for a 135M actor's update, which prints nothing while it runs:
+    # on this 2-core machine one update of 16 responses ran silently for over 10 minutes (60 s on an earlier machine)
+    half = ["data.train_batch_size=2"]
+    out = smoke(tmp_path, "--rollout", "vllm", "--model", str(real_model), *lengths, *once, *half, silence_s=1800)
     assert out.returncode == 0, out.stdout[-5000:] + out.stderr[-3000:]
     assert logged_steps(out.stdout) == [1, 2]
     steps = dict(filter(None, map(parse_metrics, out.stdout.splitlines())))
