@@ -80,8 +80,8 @@ def coverage(layout: RunLayout, name: str) -> Coverage | None:
     """The coverage of one benchmark in one evaluation folder, None if it holds nothing of it."""
     records = list(read_records(layout.generations(name)))
     generated = {(r["index"], r["sample"]) for r in records}
-    recorded = [tuple(r.get(k) for k in SAMPLING_KEYS) for r in records[:1]]
-    sampling = recorded[0] if recorded and None not in recorded[0] else None
+    recorded = tuple(records[0].get(k) for k in SAMPLING_KEYS) if records else None
+    sampling = recorded if recorded and None not in recorded else None
     graded = {(g["index"], g["sample"]) for g in read_records(layout.grades(name))}
     if not generated and not graded:
         return None

@@ -139,14 +139,19 @@ def _same(expected, actual) -> bool:
     return expected == actual and type(expected) is type(actual)
 
 
+def _row(label: str, cfg: DictConfig, key: str, expected: object) -> tuple[str, object, object, bool]:
+    """(label, published, resolved, ok) for one key of a composed config."""
+    actual = OmegaConf.select(cfg, key, default="<absent>")
+    if OmegaConf.is_config(actual):
+        actual = OmegaConf.to_container(actual)
+    return (label, expected, actual, _same(expected, actual))
+
+
 def check(cfg: DictConfig, base_model: str) -> list[tuple[str, object, object, bool]]:
     """(key, published, resolved, ok) for every published hyperparameter of `base_model`."""
     rows = []
     for key, expected in {**PUBLISHED, **PUBLISHED_PER_MODEL.get(base_model, {})}.items():
-        actual = OmegaConf.select(cfg, key, default="<absent>")
-        if OmegaConf.is_config(actual):
-            actual = OmegaConf.to_container(actual)
-        rows.append((key, expected, actual, _same(expected, actual)))
+        rows.append(_row(key, cfg, key, expected))
     val_sets = [Path(p).name for p in cfg.data.val_files]
     rows.append(("data.val_files (names)", PUBLISHED_VAL_SETS, val_sets, val_sets == PUBLISHED_VAL_SETS))
     return rows + reward_rows(cfg)
@@ -175,17 +180,14 @@ def compared_rows() -> list[tuple[str, object, object, bool]]:
     for ablation, values in PUBLISHED_COMPARED.items():
         cfg = compose_recipe(recipe_overrides("deepseek", ablation))
         for key, expected in values.items():
-            actual = OmegaConf.select(cfg, key, default="<absent>")
-            actual = OmegaConf.to_container(actual) if OmegaConf.is_config(actual) else actual
-            rows.append((f"{ablation}: {key}", expected, actual, _same(expected, actual)))
+            rows.append(_row(f"{ablation}: {key}", cfg, key, expected))
     for name, (per_stage, total) in PUBLISHED_STAGES.items():
         stages = load_stages(RECIPE_DIR / "stages" / f"{name}.yaml")
         planned = {step.stage.name: step for step in plan(stages, Path("/checkpoints"))}
         for stage, values in per_stage.items():
             cfg = compose_recipe(["base_model=deepseek", *stage_overrides(planned[stage])])
             for key, expected in values.items():
-                actual = OmegaConf.select(cfg, key, default="<absent>")
-                rows.append((f"stages/{name} {stage}: {key}", expected, actual, _same(expected, actual)))
+                rows.append(_row(f"stages/{name} {stage}: {key}", cfg, key, expected))
         if total is not None:
             steps = sum(s.steps for s in stages)
             rows.append((f"stages/{name}: steps", total, steps, abs(steps - total) <= 0.05 * total))
