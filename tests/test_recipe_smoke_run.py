@@ -219,7 +219,8 @@ def test_a_stage_list_killed_after_its_first_checkpoint_resumes_where_it_stopped
     """ProRL v1's overlay in two stages of two steps, the second going on with the first's run, its reference reset to
     the current actor and its optimizer kept (ProRL v2's `start: reference`), with a new length. SIGKILL to the
     launcher after step 1 (a preempted job): its trainer ends with it; then the same command again stops what Ray left
-    of the killed attempt, stage 1 resumes at step 2, none repeated or skipped, stage 2 carries the run on; the newest
+    of the killed attempt before reading its checkpoints, stage 1 resumes at step 2 (or is complete, when the killed
+    attempt's Ray saved step 2 before it was stopped), none repeated or skipped, stage 2 carries the run on; the newest
     3 checkpoints are kept across the attempts; a third time, nothing runs."""
     stages = tmp_path / "stages.yaml"
     stages.write_text(
@@ -249,17 +250,24 @@ def test_a_stage_list_killed_after_its_first_checkpoint_resumes_where_it_stopped
     assert out.returncode == 0, out.stdout[-5000:]
     assert not run_processes(marker)  # what Ray left of the killed attempt was stopped by the rerun
     first, second = out.stdout.split("stages: stage 2/2 longer: ")
-    assert f"stages: stage 1/2 short: steps 2..2 in {run_dir}, resume" in first
-    assert f"preflight: resuming from {run_dir}/global_step_1 (step 1 of 2)" in first
-    assert logged_steps(first) == [2]  # 1 before the kill, 2 after
-    assert "\nsmoke: 2 steps, " in first and "\nsmoke: 4 steps, " in second  # the run's steps, not the attempt's
+    assert first.find("smoke: stopped ") < first.index("stages: stage 1/2")  # Ray's leftovers, before the plan
+    if f"stages: stage 1/2 short: done (step 2 in {run_dir}), skipped" in first:
+        # verl's training loop runs in a Ray actor, which may finish step 2 and save it after its driver died (seen
+        # on a busy machine); the rerun stopped it first, then found stage 1 complete
+        assert "preflight" not in first
+    else:
+        assert f"stages: stage 1/2 short: steps 2..2 in {run_dir}, resume" in first
+        assert f"preflight: resuming from {run_dir}/global_step_1 (step 1 of 2)" in first
+        assert logged_steps(first) == [2]  # 1 before the kill, 2 after
+        assert "\nsmoke: 2 steps, " in first  # the run's steps, not the attempt's
+    assert "\nsmoke: 4 steps, " in second
     assert second.startswith(f"steps 3..4 in {run_dir}, resume, the reference reset to the last actor (reference)")
     assert f"preflight: resuming from {run_dir}/global_step_2 (step 2 of 4)" in second  # weights and optimizer
     reference = run_dir / "reference-1-longer"
     assert f"converting verl checkpoint {run_dir}/global_step_2/actor -> {reference}" in out.stdout  # then stage 2
     assert f"'path': '{reference}'" in second and (reference / "model.safetensors").is_file()  # verl's reference
     assert "'max_response_length': 24" in second and logged_steps(second) == [3, 4]
-    for stage in (first, second):  # ProRL's overlay: the KL loss against the reference, clip-high 0.4, T 1.2
+    for stage in (s for s in (first, second) if "preflight" in s):  # ProRL's: the KL loss, clip-high 0.4, T 1.2
         assert "actor/kl_loss:" in stage and "'clip_ratio_high': 0.4" in stage and "'temperature': 1.2" in stage
     assert saved_steps(run_dir) == [2, 3, 4]  # justrl.yaml keeps 3 (recipe/checkpoint_retention.py)
 

@@ -193,6 +193,11 @@ def run(
     `ablation` selects recipe/ablation/NAME.yaml, applied before the smoke's sizes (which win where both set one)."""
     started = time.monotonic() if started is None else started
     overrides = [*ablation_overrides(ablation), *overrides]
+    # An earlier attempt killed with its launcher: its Ray (found by marker) may still be finishing a step and saving
+    # it, so it is stopped before anything reads the checkpoints to decide where to resume.
+    leftover = stop_ray(str(ray_temp_dir(workdir)))
+    if leftover:
+        print(f"smoke: stopped {leftover} process(es) left by an earlier attempt in {workdir}", flush=True)
     model = prepare_workdir(workdir, model)
     if learn:
         overrides = [*learn_overrides(workdir, control, seed), *overrides]
@@ -275,9 +280,6 @@ def train(
     complete = None
     proc = None
     try:
-        leftover = stop_ray(str(ray_dir))  # an earlier attempt, killed with its launcher: its Ray, by marker
-        if leftover:
-            print(f"smoke: stopped {leftover} process(es) left by an earlier attempt in {workdir}", flush=True)
         if ray_nodes > 1 and not joining:
             try:
                 env["RAY_ADDRESS"] = start_local_cluster(ray_nodes, ray_dir, env)

@@ -5,8 +5,10 @@
   checkpoint folder, or stopping the other's processes when it cleans up its own (both carry the folder's marker).
   The kernel releases the lock when its holder dies, SIGKILL included.
 - `die_with_parent`: given to `subprocess.Popen(preexec_fn=...)`, asks Linux to send the child SIGTERM when the
-  launcher dies (`PR_SET_PDEATHSIG`), so a killed launcher never leaves its trainer writing checkpoints. Ray's own
-  processes of such a run are stopped by the next launch in the folder (recipe/smoke/run.py `stop_ray` by marker).
+  launcher dies (`PR_SET_PDEATHSIG`), so a killed launcher never leaves its trainer (verl's driver) running. Ray's
+  own processes of such a run (verl's training loop runs in one of them) may still finish the step under way and save
+  it; the next launch in the folder stops them (recipe/smoke/run.py `stop_ray` by marker) before it reads the
+  checkpoints to decide where to resume.
 """
 
 from __future__ import annotations
