@@ -2,7 +2,8 @@
 # The recipe through verl's real trainer on a tiny model, without a GPU: 2 GRPO steps, then one closing line
 # (recipe/smoke/README.md says what it holds). See recipe/smoke/run.py.
 #   --learn         the run that shows the recipe learning (recipe/smoke/learn.yaml sets its steps): held-out accuracy
-#                   before and after, ending with `learn: steps=N val_acc=A0->A1 score=S0->S1 wall=Ts`
+#                   before and after, ending with `learn: steps=N val_acc=A0->A1 pass@8=P0->P1 score=S0->S1 wall=Ts`
+#   --task NAME     the toy task: carry (default: RL must learn correctness) or format (recipe/smoke/toy_task.py)
 #   --seed S        with --learn: another seed for the data order, mini-batches and rollout
 #   --control NAME  with --learn: constant or random, a reward that must not learn (recipe/smoke/controls.py)
 #   --model DIR     a local Hugging Face model instead of the tiny one
@@ -19,7 +20,7 @@ args=()
 while [[ "${1:-}" == --* ]]; do
   case "$1" in
     --gpu|--learn) args+=("$1"); shift ;;
-    --rollout|--ablation|--ray-nodes|--seed|--control|--stage-steps) args+=("$1" "$2"); shift 2 ;;
+    --rollout|--ablation|--ray-nodes|--seed|--control|--stage-steps|--task) args+=("$1" "$2"); shift 2 ;;
     --stages|--model) args+=("$1" "$(realpath "$2")"); shift 2 ;;
     *) break ;;
   esac

@@ -73,26 +73,27 @@ def test_vllm_on_cpu_reloads_weights_only_layerwise(tiny_model_dir, tmp_path, mo
 def test_the_learning_run_learns_through_verls_vllm_rollout_and_every_weight_sync_lands(tmp_path):
     """`launch/cpu_smoke.sh --learn --rollout vllm`: the recipe's learning run (tests/test_recipe_smoke_learn.py) with
     verl's own rollout and weight sync: held-out accuracy rises as it does with the transformers rollout. vLLM starts
-    on dummy weights (verl's load_format) and the policy moves far in 40 steps (accuracy about 0.2 -> 0.9): the
-    rollout's token probabilities follow the actor's at every step only if every weight sync landed."""
+    on dummy weights (verl's load_format) and the policy moves far in its steps (held-out accuracy about 0.3 -> 0.65
+    on the carry task): the rollout's token probabilities follow the actor's at every step only if every weight sync
+    landed."""
     from smoke_runs import logged_steps, smoke
-    from test_recipe_smoke_learn import learned
+    from test_recipe_smoke_learn import STEPS, learned
 
     from recipe.smoke.run import parse_metrics
 
     out = smoke(tmp_path, "--learn", "--rollout", "vllm")
-    a0, a1, s0, s1 = learned(out)
-    assert a1 - a0 >= 0.3 and a1 >= 0.6, (a0, a1)
-    assert s1 > s0
+    assert out.returncode == 0, out.stdout[-5000:] + out.stderr[-3000:]
+    a0, a1, _, _, s0, s1 = learned(out.stdout)
+    assert a1 - a0 >= 0.2 and s1 > s0, (a0, a1, s0, s1)
     assert "'name': 'vllm'" in out.stdout and "vLLMHttpServer" in out.stdout  # verl's rollout config, its server
     steps = dict(filter(None, map(parse_metrics, out.stdout.splitlines())))  # step 0: validation before training
     trained = logged_steps(out.stdout)
-    assert trained == list(range(1, len(trained) + 1)) and len(trained) >= 40, trained
+    assert trained == list(range(1, STEPS + 1)), trained
     # Over the whole batch, not token by token: the actor computes in bfloat16 (verl's FSDP default), vLLM here in
     # float32, and the two drift apart as training sharpens the policy (the training-inference mismatch that the tis
     # ablation corrects): one run measured Pearson above 0.999 at steps 1-38 and 0.994 (mean difference 0.006) at
     # step 39, one token of a step's ~3,000 off by 0.14 at step 16. A sync that does not land leaves vLLM on older
-    # weights for every token from then on: on dummy weights at step 1, later on a policy that boxed one answer in 4.
+    # weights for every token from then on: on dummy weights at step 1, later on the base's policy.
     for step in trained:
         metrics = {k: v for k, v in steps[step].items() if k.startswith(("timing_s/update", "training/rollout"))}
         assert "timing_s/update_weights" in metrics, step

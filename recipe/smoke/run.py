@@ -1,12 +1,13 @@
 """The whole JustRL recipe through verl's real trainer on a tiny model, without a GPU (launch/cpu_smoke.sh).
 
-    python -m recipe.smoke.run [--learn [--seed S] [--control constant|random]] [--gpu] [--rollout hf|vllm]
-                               [--workdir DIR] [--model DIR] [--ablation NAME] [--ray-nodes N]
+    python -m recipe.smoke.run [--learn [--seed S] [--control constant|random]] [--task carry|format] [--gpu]
+                               [--rollout hf|vllm] [--workdir DIR] [--model DIR] [--ablation NAME] [--ray-nodes N]
                                [--stages FILE [--stage-steps N]] [Hydra overrides...]
 
 1. Writes the toy task (recipe/smoke/toy_task.py: "What is a + b?") with data_prep's own code, in verl's schema, and
-   takes the tiny base model (a Qwen2 of about 100k parameters that knows the sums but writes `\\boxed{c}` only one
-   time in four) from the per-machine cache, building it once (about 20 s).
+   takes the task's tiny base model (a Qwen2 of about 100k parameters; `--task carry`, the default: it boxes every
+   answer but gets the carry wrong 7 times in 10; `--task format`: it knows every sum but boxes one answer in four)
+   from the per-machine cache, building it once (about 40 s).
 2. Runs verl's trainer (`python -m recipe.tools.train`: the launch preflight, then `verl.trainer.main_ppo`) on the SAME
    recipe (recipe/justrl.yaml) and reward module as launch/deepseek.sh, with recipe/smoke/cpu.yaml shrinking sizes
    and the CPU layer (recipe/cpu/platform.py, recipe/cpu/hf_rollout.py, see recipe/cpu/README.md) loaded by this
@@ -18,12 +19,13 @@
    stopped afterwards, on success and on failure.
 
 `--learn` is the run that shows the recipe learning (recipe/smoke/learn.yaml, which sets its step count): GRPO steps
-of 8 prompts x 8 samples on two ranks, validated on 20 held-out problems before and after, ending with
-`learn: steps=N val_acc=A0->A1 score=S0->S1 wall=Ts` (S: the mean strict score of the first and the last 5 steps,
-recomputed from verl's rollout dumps). `--seed S` reseeds the data order, the mini-batch order and the rollout
+of 8 prompts x 8 samples on two ranks, validated on 20 held-out problems before training and every 10 steps, ending
+with `learn: steps=N val_acc=A0->A1 pass@8=P0->P1 score=S0->S1 wall=Ts` (held-out pass@1 and verl's estimate of
+pass@8, before and after; S: the mean strict score of the first and the last 5 steps, recomputed from verl's rollout
+dumps). Its validation generations go to `<workdir>/validation/<run>` for `eval.study`. `--seed S` reseeds the data order, the mini-batch order and the rollout
 (the base model stays the same); `--control constant|random` replaces the training reward by a control that must not
 learn (recipe/smoke/controls.py). Each variant is its own run (recipe/tools/identity.py): `cpu-learn[-random][-seedS]`,
-and `cpu-smoke-NAME` for `--ablation NAME` (NAME+NAME for several).
+and `cpu-smoke-NAME` for `--ablation NAME` (NAME+NAME for several); `--task format` runs `cpu-learn-format...`.
 
 It saves checkpoints as it goes: run again with the same --workdir and it resumes, as a real run does; a finished run
 says `already complete: step N of N` and exits 0 without starting Ray.
@@ -65,6 +67,7 @@ RUN = re.compile(r"^run: (?P<name>\S+) -> \S+; reward (?P<reward>.+); loss (?P<l
 COMPLETE = re.compile(r"^already complete: step (\d+) of (\d+)")
 PREFLIGHT_STOP = 2  # recipe/tools/train.py's exit when the preflight stops a run (its lines say why)
 HELD_OUT_ACC = re.compile(rf"val-core/{TRAIN_SOURCE}/acc/mean@\d+")
+HELD_OUT_PASS8 = re.compile(rf"val-(core|aux)/{TRAIN_SOURCE}/acc/best@8/mean")  # verl's bootstrap estimate of pass@8
 
 
 def parse_metrics(line: str) -> tuple[int, dict[str, float]] | None:
@@ -132,27 +135,41 @@ def ray_temp_dir(workdir: Path) -> Path:
     return Path(tempfile.gettempdir()) / f"justrl-ray-{digest}"
 
 
-def prepare_workdir(workdir: Path, model: Path | None = None) -> Path:
-    """The toy data, and the model: `model` as given, or the tiny base model (reused from an earlier run in
+def prepare_workdir(workdir: Path, model: Path | None = None, task: str = "carry") -> Path:
+    """The toy data, and the model: `model` as given, or the tiny base model of `task` (reused from an earlier run in
     `workdir`, else from the per-machine cache, recipe/smoke/toy_task.py). Returns the model's path."""
     start = time.monotonic()
     toy_task.write_data(workdir / "data")
+    tiny = workdir / f"model-{task}"
     if model is not None:
         if not (model / "config.json").is_file():
             raise FileNotFoundError(f"--model {model}: no config.json there (a Hugging Face model directory)")
         how = f"model {model}"
-    elif (workdir / "model" / "config.json").is_file():
-        model, how = workdir / "model", f"tiny model of an earlier run in {workdir / 'model'}"
+    elif (tiny / "config.json").is_file():
+        model, how = tiny, f"tiny model ({task}) of an earlier run in {tiny}"
     else:
-        model, how = workdir / "model", "tiny model " + toy_task.cached_base_model(workdir / "model")
+        model, how = tiny, f"tiny model ({task}) " + toy_task.cached_base_model(tiny, task=task)
     print(f"smoke: toy data written, {how} ({time.monotonic() - start:.0f} s)", flush=True)
     return model
 
 
+def task_overrides(task: str, learn: bool) -> list[str]:
+    """A toy task other than the default is its own run: `cpu-smoke-format`, `cpu-learn-format` (the base names are
+    the overlays' `justrl.run_name`)."""
+    if task == toy_task.TASKS[0]:
+        return []
+    from omegaconf import OmegaConf
+
+    base = OmegaConf.load(RECIPE_DIR / "smoke" / ("learn.yaml" if learn else "cpu.yaml")).justrl.run_name
+    return [f"justrl.run_name={base}-{task}"]
+
+
 def learn_overrides(workdir: Path, control: str | None, seed: int | None) -> list[str]:
-    """The learning run's variant: where verl dumps its rollouts, its control reward and its seed (the run's name,
-    and so its folders, follow from them: recipe/tools/identity.py)."""
-    overrides = [f"trainer.rollout_data_dir={workdir / 'rollouts'}/${{trainer.experiment_name}}"]
+    """The learning run's variant: where verl dumps its rollouts and validation generations (eval.study reads the
+    held-out problems' verdicts), its control reward and its seed (the run's name, and so its folders, follow from
+    them: recipe/tools/identity.py)."""
+    overrides = [f"trainer.rollout_data_dir={workdir / 'rollouts'}/${{trainer.experiment_name}}",
+                 f"trainer.validation_data_dir={workdir / 'validation'}/${{trainer.experiment_name}}"]  # fmt: skip
     if control:
         overrides += [
             "reward.custom_reward_function.path=pkg://recipe.smoke.controls",
@@ -188,17 +205,18 @@ def run(
     seed: int | None = None,
     model: Path | None = None,
     started: float | None = None,
+    task: str = "carry",
 ) -> int:
     """One smoke run, or with `stages` every stage of a stage list (recipe/tools/stages.py), `stage_steps` each.
     `ablation` selects recipe/ablation/NAME.yaml, applied before the smoke's sizes (which win where both set one)."""
     started = time.monotonic() if started is None else started
-    overrides = [*ablation_overrides(ablation), *overrides]
+    overrides = [*ablation_overrides(ablation), *task_overrides(task, learn), *overrides]
     # An earlier attempt killed with its launcher: its Ray (found by marker) may still be finishing a step and saving
     # it, so it is stopped before anything reads the checkpoints to decide where to resume.
     leftover = stop_ray(str(ray_temp_dir(workdir)))
     if leftover:
         print(f"smoke: stopped {leftover} process(es) left by an earlier attempt in {workdir}", flush=True)
-    model = prepare_workdir(workdir, model)
+    model = prepare_workdir(workdir, model, task)
     if learn:
         overrides = [*learn_overrides(workdir, control, seed), *overrides]
     settings = dict(gpu=gpu, ray_nodes=ray_nodes, rollout=rollout, learn=learn, model=model, started=started)
@@ -265,7 +283,7 @@ def train(
     args = [
         "--config-path", str(RECIPE_DIR), "--config-name", "justrl",
         "base_model=deepseek", *ablation, f"+smoke@_global_={smoke}",
-        f"actor_rollout_ref.model.path={model or workdir / 'model'}",
+        f"actor_rollout_ref.model.path={model}",
         f"justrl.data_dir={data_dir}", f"justrl.checkpoint_dir={workdir / 'checkpoints'}",
         *ray_args,
         *runtime_env,
@@ -343,17 +361,18 @@ def true_scores(rollout_dir: Path) -> dict[int, float]:
 def summarize_learning(steps: dict[int, dict[str, float]], rollout_dir: Path, returncode: int, seconds: float) -> int:
     """The closing `learn:` line; 0 only if verl finished and validated before and after training."""
     val = {step: v for step, metrics in steps.items() for k, v in metrics.items() if HELD_OUT_ACC.fullmatch(k)}
+    pass8 = {step: v for step, metrics in steps.items() for k, v in metrics.items() if HELD_OUT_PASS8.fullmatch(k)}
     trained = sorted(s for s, m in steps.items() if "actor/grad_norm" in m)
     scores = true_scores(rollout_dir)
-    if returncode != 0 or not trained or len(val) < 2 or not scores:
+    if returncode != 0 or not trained or len(val) < 2 or len(pass8) < 2 or not scores:
         print(f"learn: FAILED (verl exited {returncode}, {len(trained)} training steps, {len(val)} validations, "
               f"{seconds:.0f} s)")  # fmt: skip
         return returncode or 1
     first, last = sorted(scores)[:5], sorted(scores)[-5:]
     s0, s1 = (sum(scores[s] for s in part) / len(part) for part in (first, last))
     print(
-        f"learn: steps={trained[-1]} val_acc={val[min(val)]:.3f}->{val[max(val)]:.3f} score={s0:.3f}->{s1:.3f} "
-        f"wall={seconds:.0f}s"
+        f"learn: steps={trained[-1]} val_acc={val[min(val)]:.3f}->{val[max(val)]:.3f} "
+        f"pass@8={pass8[min(pass8)]:.3f}->{pass8[max(pass8)]:.3f} score={s0:.3f}->{s1:.3f} wall={seconds:.0f}s"
     )
     return 0
 
@@ -394,6 +413,8 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--learn", action="store_true", help="the learning run (recipe/smoke/learn.yaml)")
+    parser.add_argument("--task", choices=toy_task.TASKS, default=toy_task.TASKS[0],
+                        help="the toy task and its base model (recipe/smoke/toy_task.py; default: carry)")  # fmt: skip
     parser.add_argument("--seed", type=int, help="with --learn: reseed data order, mini-batches and rollout")
     parser.add_argument("--control", choices=CONTROLS, help="with --learn: a control reward that must not learn")
     parser.add_argument("--gpu", action="store_true", help="verl's CUDA platform on one GPU instead of the CPU layer")
@@ -439,6 +460,7 @@ def main(argv: list[str] | None = None) -> int:
                 seed=args.seed,
                 model=args.model.resolve() if args.model else None,
                 started=started,
+                task=args.task,
             )
     except (FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)

@@ -1,19 +1,29 @@
-"""The toy task the CPU runs train on, and the tiny base model that knows it but answers in the wrong format.
+"""The toy tasks the CPU runs train on, and their tiny base models (one a task, each built once per machine).
 
 Problems: "What is a + b?" for digits a, b (100 problems), with JustRL's prompt suffix. A fixed fifth of them
-(`HELD_OUT`) is never trained on by RL; the learning run (`launch/cpu_smoke.sh --learn`) validates on them.
+(`HELD_OUT`) is never trained on by RL; the learning run (`launch/cpu_smoke.sh --learn`) validates on them. Each
+base model is a tiny Qwen2 (recipe/smoke/tiny_model.py) taught by supervised steps on all 100 problems to answer
+each with a fixed mix of answers (`answers`); the strict reward reads only `\\boxed{}`.
 
-The base model (`base_model`) is a tiny Qwen2 (recipe/smoke/tiny_model.py) taught by supervised steps on all 100
-problems to give the right sum, but in the verifier's form `\\boxed{c}` only one time in four (`BOXED_SHARE`); the
-other three it answers `Answer: c`, which is the form DAPO-Math-17k's own instruction asks for. So it knows the
-answers and, like the models JustRL trains on DAPO prompts, often states them in a form the strict verifier never
-accepts (the strict reward reads only `\\boxed{}`). GRPO with that reward has something real to learn, which a run
-can show on problems it never saw in training: held-out accuracy under the strict verifier starts near the boxed
-share (about 0.15 at the validation temperature 0.7) and ends near 1. The teaching stops once the model puts at least
-`CONFIDENCE` of its probability on the right sum after `\\boxed{`, so the base is as good on any machine.
+- `carry` (the learning run's default): a task on which RL must learn correctness. The base always answers in the
+  verifier's form, but gets the carry wrong seven times in ten (`RIGHT_SHARE` 0.3): for a + b >= 10 it drops the
+  carry (`\\boxed{5}` for 7 + 8), for a + b < 10 it adds one (`\\boxed{17}` for 3 + 4). So it is right only part of
+  the time while it samples the right answer often: held-out pass@1 about 0.2 at the validation temperature 0.7, and
+  pass@8 about 0.85, the gap GRPO closes on math (it sharpens pass@1 towards pass@k). Why this design: whether to
+  write the leading 1 is a choice the base already makes from the sum (it needs the sum to write the other digit),
+  so GRPO can learn a rule that carries to problems it never trains on, rather than answers by heart; and no single
+  bias helps (always writing a leading 1 is as wrong as never writing it), so the rule is conditional on the problem,
+  which is what correctness is here. Format cannot help: every answer is boxed, so an ablation of the format reward
+  (`format_credit`) only rescales the rewards, which GRPO's group normalisation undoes.
+- `format`: the base knows every sum but writes `\\boxed{c}` only one time in four (`BOXED_SHARE`) and `Answer: c`
+  otherwise, the form DAPO-Math-17k's own instruction asks for. GRPO learns the verifier's form: held-out accuracy
+  under the strict verifier starts near 0.15 and ends near 1. Format, not correctness.
 
-The model is built once per machine and reused (`cached_base_model`): it lives under `$JUSTRL_CACHE` (default
-`~/.cache/justrl`) in a folder named after a hash of the code and library versions that build it, written
+Teaching stops once the model puts at least `CONFIDENCE` of its probability on the task's answers together and its
+first answer's share is within `SHARE_TOLERANCE` of the intended one, so the base is as good on any machine.
+
+The models are built once per machine and reused (`cached_base_model`): they live under `$JUSTRL_CACHE` (default
+`~/.cache/justrl`) in a folder named after a hash of the task, the code and library versions that build it, written
 atomically, so a change to either builds a new one and nothing stale is ever reused.
 """
 
@@ -41,14 +51,27 @@ PROBLEMS = [(a, b) for a in range(10) for b in range(10)]
 HELD_OUT = sorted(random.Random(1234).sample(PROBLEMS, 20))  # never trained on by RL
 TRAIN = [p for p in PROBLEMS if p not in HELD_OUT]
 HELD_OUT_FILE = "toy_heldout.parquet"  # data_source math_dapo: scored by the training reward, the strict verifier
-BOXED_SHARE = 0.25  # the base model's answers in the verifier's form; the rest are "Answer: c"
-CONFIDENCE = 0.9  # teaching stops when the mean probability of the right sum after "\boxed{" reaches this
-BOXED_TOLERANCE = 0.05  # ... and the mean probability of opening with "\boxed{" is within this of BOXED_SHARE
+TASKS = ("carry", "format")
+RIGHT_SHARE = 0.3  # carry: the base model's right answers; the rest get the carry wrong
+BOXED_SHARE = 0.25  # format: the base model's answers in the verifier's form; the rest are "Answer: c"
+CONFIDENCE = 0.9  # teaching stops when the task's answers together hold this much probability (mean over problems)
+SHARE_TOLERANCE = 0.05  # ... and the first answer's mean probability is within this of its share
 MAX_TEACH_STEPS = 3000
 
 
 def problem(a: int, b: int) -> str:
     return f"What is {a} + {b}?"
+
+
+def answers(task: str, a: int, b: int) -> list[tuple[str, float]]:
+    """What the base model of `task` answers to a + b, each answer with its share; the right one first."""
+    total = a + b
+    if task == "carry":
+        wrong = total - 10 if total >= 10 else total + 10  # the carry dropped, or one added
+        return [(f"\\boxed{{{total}}}", RIGHT_SHARE), (f"\\boxed{{{wrong}}}", 1 - RIGHT_SHARE)]
+    if task == "format":
+        return [(f"\\boxed{{{total}}}", BOXED_SHARE), (f"Answer: {total}", 1 - BOXED_SHARE)]
+    raise ValueError(f"unknown toy task {task!r}; known: {', '.join(TASKS)}")
 
 
 def write_data(data_dir: Path) -> None:
@@ -95,11 +118,9 @@ def write_questa_data(data_dir: Path) -> None:
         prepare_questa(str(source), str(data_dir / f"questa_{ratio}.parquet"), ratio)
 
 
-def build_base_model(model_dir: Path, seed: int = 0) -> int:
-    """The base model (see the module docstring) in `model_dir`; returns the supervised steps it took."""
-    import torch
-
-    from recipe.smoke.tiny_model import build_model, teach
+def build_base_model(model_dir: Path, seed: int = 0, task: str = "carry") -> int:
+    """The base model of `task` (see the module docstring) in `model_dir`; returns the supervised steps it took."""
+    from recipe.smoke.tiny_model import build_model, padded_batch, teach
 
     model, tokenizer = build_model(model_dir, seed=seed)
 
@@ -110,33 +131,30 @@ def build_base_model(model_dir: Path, seed: int = 0) -> int:
         p: ids(tokenizer.apply_chat_template(user_prompt(problem(*p)), add_generation_prompt=True, tokenize=False))
         for p in PROBLEMS
     }
-    boxed = [(prompts[p], ids(f"\\boxed{{{sum(p)}}}", end=True)) for p in PROBLEMS]
-    plain = [(prompts[p], ids(f"Answer: {sum(p)}", end=True)) for p in PROBLEMS]
+    choices = {p: [(prompts[p], ids(text, end=True)) for text, _ in answers(task, *p)] for p in PROBLEMS}
+    shares = [share for _, share in answers(task, 0, 0)]
     draw = random.Random(seed)
 
-    def examples(step: int):  # each problem once a step, in the verifier's form one time in BOXED_SHARE
-        return [b if draw.random() < BOXED_SHARE else a for b, a in zip(boxed, plain, strict=True)]
+    def examples(step: int):  # each problem once a step, its answer drawn by the shares
+        return [draw.choices(choices[p], weights=shares)[0] for p in PROBLEMS]
 
-    from recipe.smoke.tiny_model import padded_batch
-
-    check_ids, _, check_mask = padded_batch(boxed, tokenizer.pad_token_id)
-    opening = len(ids("\\boxed{"))
+    every = [example for p in PROBLEMS for example in choices[p]]
+    check_ids, check_labels, check_mask = padded_batch(every, tokenizer.pad_token_id)
 
     def confident(m) -> bool:
-        """The sums are known (the mean probability of the sum's first token right after "\boxed{") and the format mix
-        is learnt (the mean probability of opening the answer with "\boxed{"): stopping on the first alone left the
-        mix wherever training was on some machines (one answer in seven boxed)."""
-        probs = m(input_ids=check_ids, attention_mask=check_mask).logits.softmax(-1)
-        rows = torch.arange(len(boxed))
-        at = torch.tensor([len(p) + opening - 1 for p, _ in boxed])
-        want = torch.tensor([a[opening] for _, a in boxed])
-        starts = probs[rows, torch.tensor([len(p) - 1 for p, _ in boxed]), torch.tensor([a[0] for _, a in boxed])]
-        mix = abs(starts.mean().item() - BOXED_SHARE) <= BOXED_TOLERANCE
-        return probs[rows, at, want].mean().item() >= CONFIDENCE and mix
+        """The answers are known (their probabilities together, each a whole sequence to its end token) and their mix
+        is learnt (the first answer's): stopping on the first alone left the mix wherever training was on some
+        machines (one answer in seven boxed where one in four was taught)."""
+        logits = m(input_ids=check_ids, attention_mask=check_mask).logits[:, :-1]
+        labels = check_labels[:, 1:]
+        taken = logits.log_softmax(-1).gather(-1, labels.clamp(min=0).unsqueeze(-1)).squeeze(-1)
+        probs = (taken * (labels != -100)).sum(-1).exp().view(len(PROBLEMS), len(shares))
+        mix = abs(probs[:, 0].mean().item() - shares[0]) <= SHARE_TOLERANCE
+        return probs.sum(-1).mean().item() >= CONFIDENCE and mix
 
     steps = teach(model, examples, steps=MAX_TEACH_STEPS, lr=3e-3, seed=seed, warmup=50, done=confident)
     if steps >= MAX_TEACH_STEPS and not confident(model):
-        raise RuntimeError(f"the toy base model did not learn the sums in {MAX_TEACH_STEPS} steps")
+        raise RuntimeError(f"the toy base model ({task}) did not learn its answers in {MAX_TEACH_STEPS} steps")
     model.save_pretrained(model_dir)
     return steps
 
@@ -145,31 +163,33 @@ def cache_root() -> Path:
     return Path(os.environ.get("JUSTRL_CACHE") or Path.home() / ".cache" / "justrl")
 
 
-def base_model_key(seed: int = 0) -> str:
-    """A hash of everything that builds the base model: this module, the tiny model's, the prompt's (data_prep's
-    schema and JustRL's suffix), the seed and the library versions (read from the installed distributions, without
-    importing them)."""
+def base_model_key(seed: int = 0, task: str = "carry") -> str:
+    """A hash of everything that builds a base model: its task, this module, the tiny model's, the prompt's
+    (data_prep's schema and JustRL's suffix), the seed and the library versions (read from the installed
+    distributions, without importing them)."""
     from importlib.metadata import version
 
     digest = hashlib.sha256()
     here = Path(__file__)
     for module in (here, here.with_name("tiny_model.py"), here.parents[2] / "data_prep" / "schema.py"):
         digest.update(module.read_bytes())
-    digest.update(f"{TRAIN_PROMPT_SUFFIX} {seed}".encode())
+    digest.update(f"{TRAIN_PROMPT_SUFFIX} {seed} {task}".encode())
     for library in ("torch", "transformers", "tokenizers"):
         digest.update(f" {library} {version(library)}".encode())
     return digest.hexdigest()[:16]
 
 
-def cached_base_model(dest: Path, seed: int = 0) -> str:
-    """Copy the base model into `dest`, building it into the cache first if needed; returns what was done, in words."""
+def cached_base_model(dest: Path, seed: int = 0, task: str = "carry") -> str:
+    """Copy the base model of `task` into `dest`, building it into the cache first if needed; returns what was done,
+    in words."""
+    answers(task, 0, 0)  # an unknown task, before anything is built
     start = time.monotonic()
-    cached = cache_root() / "tiny-base" / base_model_key(seed)
+    cached = cache_root() / "tiny-base" / base_model_key(seed, task)
     how = f"reused {cached}"
     if not (cached / "config.json").is_file():
         cached.parent.mkdir(parents=True, exist_ok=True)
         partial = Path(tempfile.mkdtemp(prefix=f".{cached.name}-", dir=cached.parent))
-        steps = build_base_model(partial, seed)
+        steps = build_base_model(partial, seed, task)
         try:
             os.replace(partial, cached)  # atomic; another process may have built it first, then keep theirs
         except OSError:
