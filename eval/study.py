@@ -1,0 +1,288 @@
+"""A study across seeds: does an arm differ from the first by more than seed-to-seed noise, and from which step?
+
+    python -m eval.study --input-dir DIR
+
+DIR is a study folder of `launch/study.sh` (recipe/tools/study.py): its `study.yaml` names the task, the arms and,
+per arm and seed, the run; each run's own logs are read where the run wrote them: verl's TensorBoard events
+(`tensorboard_log/justrl/<run>`) and its validation generations (`validation/<run>/<step>.jsonl`, one verdict a
+held-out sample, written with `trainer.validation_data_dir`). Runs not finished yet are named as missing and left out,
+so it runs on a partial study. Writes, atomically:
+- `study_<metric>.png`: per arm, the mean over seeds and a band, by step, arms overlaid, for the training reward,
+  the entropy, the response length (band: one standard deviation over seeds, descriptive) and the held-out accuracy
+  (band: the 95% interval of the hierarchical bootstrap below, at each validation, which the separation step reads);
+- `study.json` and `study.md`: per arm and seed the held-out accuracy before and after training, and for each arm
+  against the first:
+  - `diff`: the final held-out accuracy, arm minus first arm, and `ci95`, its 95% interval by a hierarchical
+    bootstrap (10,000 draws): each draw resamples an arm's seeds with replacement, then within each drawn seed the
+    held-out problems with replacement, so the interval carries both the seed-to-seed and the problem-to-problem
+    noise. With one seed in an arm there is no seed noise to resample, and no interval is drawn;
+  - `separation_step`: the first validated step from which the two arms' held-out accuracy bands stay apart, in the
+    same direction, to the last step (null: not separated);
+  - `seeds_needed`: seeds per arm to detect a difference of the observed size at 80% power and a two-sided 5% level,
+    `n = 2 (z_0.975 + z_0.8)^2 s^2 / diff^2` (rounded up, at least 2), `s^2` the two arms' pooled seed-to-seed variance
+    of the final held-out accuracy (a normal approximation: with 2-3 seeds, `s` is itself uncertain).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from statistics import NormalDist
+
+import numpy as np
+
+from eval.dynamics import ENTROPY, LENGTH, REWARD, VAL_ACC, read_tensorboard
+from eval.plots import figure, save_png
+from eval.store import read_records
+
+MANIFEST = "study.yaml"
+CURVES = {"reward": REWARD, "entropy": ENTROPY, "response_length": LENGTH}
+DRAWS = 10_000
+Z_TWO_SIDED_5, Z_POWER_80 = NormalDist().inv_cdf(0.975), NormalDist().inv_cdf(0.8)
+
+
+@dataclass
+class Run:
+    """One run of an arm: its curves {metric: {step: value}} and its held-out verdicts {step: {problem: [0/1...]}}."""
+
+    name: str
+    curves: dict[str, dict[int, float]] = field(default_factory=dict)
+    verdicts: dict[int, dict[str, list[float]]] = field(default_factory=dict)
+
+    def accuracy(self, step: int) -> np.ndarray:
+        """Per held-out problem (sorted by its prompt), the share of its samples judged right at `step`."""
+        by_problem = self.verdicts[step]
+        return np.array([np.mean(by_problem[p]) for p in sorted(by_problem)])
+
+
+def read_manifest(study: Path) -> dict:
+    from omegaconf import OmegaConf
+
+    path = study / MANIFEST
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no study here (launch/study.sh writes it with the first run)")
+    return OmegaConf.to_container(OmegaConf.load(path), resolve=True)
+
+
+def read_verdicts(folder: Path) -> dict[int, dict[str, list[float]]]:
+    """{step: {prompt: [verdicts]}} from verl's validation dumps: `acc` where the reward gives it, else score > 0."""
+    verdicts: dict[int, dict[str, list[float]]] = {}
+    for path in sorted(folder.glob("*.jsonl")):
+        for record in read_records(path):
+            right = record.get("acc", record["score"] > 0)
+            verdicts.setdefault(int(record["step"]), {}).setdefault(record["input"], []).append(float(bool(right)))
+    return verdicts
+
+
+def read_run(study: Path, manifest: dict, name: str) -> Run | None:
+    """A finished run's logs, or None while its last step is not logged (a run not started, killed or under way)."""
+    series = read_tensorboard(study / manifest["logdir"] / name)
+    verdicts = read_verdicts(study / manifest["validation_dir"] / name)
+    steps = series.get(REWARD, {})
+    if not steps or max(steps) < manifest["steps"] or manifest["steps"] not in verdicts:
+        return None
+    curves = {label: series.get(key, {}) for label, key in CURVES.items()}
+    held_out = [v for k, v in series.items() if VAL_ACC.fullmatch(k)]
+    curves["val_acc"] = held_out[0] if held_out else {}
+    return Run(name, curves, verdicts)
+
+
+def arm_means(runs: list[Run], step: int, rng: np.random.Generator, draws: int = DRAWS) -> np.ndarray:
+    """The hierarchical bootstrap of an arm's held-out accuracy at `step`: `draws` means, each over seeds drawn with
+    replacement and, within each, problems drawn with replacement."""
+    table = np.stack([run.accuracy(step) for run in runs])  # seeds x problems
+    seeds, problems = table.shape
+    seed_idx = rng.integers(seeds, size=(draws, seeds))
+    problem_idx = rng.integers(problems, size=(draws, seeds, problems))
+    return table[seed_idx[..., None], problem_idx].mean(axis=(1, 2))
+
+
+def sd_band(values: list[float]) -> tuple[float, float, float]:
+    """(mean, mean - sd, mean + sd) over seeds: a descriptive band (none for one seed)."""
+    mean = float(np.mean(values))
+    sd = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+    return mean, mean - sd, mean + sd
+
+
+def separation_step(bands_a: dict[int, tuple], bands_b: dict[int, tuple]) -> int | None:
+    """The first step from which band b stays above band a, or below it, at every later common step; None if never."""
+    steps = sorted(set(bands_a) & set(bands_b))
+    first = None
+    for direction in (1, -1):
+        apart = [(bands_b[s][1] > bands_a[s][2]) if direction > 0 else (bands_b[s][2] < bands_a[s][1]) for s in steps]
+        if apart and apart[-1]:
+            i = len(apart)
+            while i > 0 and apart[i - 1]:
+                i -= 1
+            first = steps[i]
+    return first
+
+
+def seeds_needed(finals_a: list[float], finals_b: list[float], diff: float) -> int | None:
+    """Seeds per arm for 80% power at a two-sided 5% level (module doc); None without a seed spread or a difference."""
+    if len(finals_a) < 2 or len(finals_b) < 2 or diff == 0:
+        return None
+    pooled = ((len(finals_a) - 1) * np.var(finals_a, ddof=1) + (len(finals_b) - 1) * np.var(finals_b, ddof=1)) / (
+        len(finals_a) + len(finals_b) - 2
+    )
+    return max(2, math.ceil(2 * (Z_TWO_SIDED_5 + Z_POWER_80) ** 2 * pooled / diff**2))
+
+
+def analyse(manifest: dict, runs: dict[str, dict[int, Run]], seed: int = 0) -> dict:
+    """study.json's content from the finished runs {arm: {seed: Run}}."""
+    rng = np.random.default_rng(seed)
+    last = manifest["steps"]
+    result = {"task": manifest["task"], "steps": last, "arms": {}, "comparisons": [], "missing": []}
+    for arm, seeds in manifest["runs"].items():
+        result["arms"][arm] = {"seeds": {}}
+        for s, name in seeds.items():
+            run = runs.get(arm, {}).get(int(s))
+            if run is None:
+                result["missing"].append(name)
+                continue
+            first = min(run.verdicts)
+            result["arms"][arm]["seeds"][int(s)] = {
+                "run": name,
+                "val_acc_before": float(run.accuracy(first).mean()),
+                "val_acc_after": float(run.accuracy(last).mean()),
+            }
+    done = [arm for arm in manifest["runs"] if runs.get(arm)]
+    bands = {arm: val_bands(list(runs[arm].values()), rng) for arm in done}
+    if not done:
+        return result
+    base = done[0]
+    for arm in done[1:]:
+        a, b = list(runs[base].values()), list(runs[arm].values())
+        finals_a = [float(r.accuracy(last).mean()) for r in a]
+        finals_b = [float(r.accuracy(last).mean()) for r in b]
+        diff = float(np.mean(finals_b) - np.mean(finals_a))
+        comparison = {
+            "a": base,
+            "b": arm,
+            "diff": diff,
+            "ci95": None,
+            "excludes_zero": None,
+            "separation_step": separation_step(bands[base], bands[arm]),
+            "seeds_needed": seeds_needed(finals_a, finals_b, diff),
+        }
+        if len(a) < 2 or len(b) < 2:
+            single = base if len(a) < 2 else arm
+            comparison["note"] = f"one seed in {single}: no interval can be drawn (it needs the seed-to-seed noise)"
+        else:
+            draws = arm_means(b, last, rng) - arm_means(a, last, rng)
+            low, high = (float(x) for x in np.percentile(draws, [2.5, 97.5]))
+            comparison.update(ci95=[low, high], excludes_zero=low > 0 or high < 0)
+        result["comparisons"].append(comparison)
+    return result
+
+
+def val_bands(runs: list[Run], rng: np.random.Generator) -> dict[int, tuple[float, float, float]]:
+    """{step: (mean, low, high)} of an arm's held-out accuracy at each step every run validated."""
+    steps = set.intersection(*(set(r.verdicts) for r in runs))
+    bands = {}
+    for step in sorted(steps):
+        means = arm_means(runs, step, rng, draws=2000)
+        mean = float(np.mean([r.accuracy(step).mean() for r in runs]))
+        bands[step] = (mean, *(float(x) for x in np.percentile(means, [2.5, 97.5])))
+    return bands
+
+
+def plot(study: Path, runs: dict[str, dict[int, Run]], rng: np.random.Generator) -> list[str]:
+    """study_<metric>.png for each curve and the held-out accuracy; returns the file names."""
+    names = []
+    for label in [*CURVES, "val_acc"]:
+        fig, ax = figure()
+        for arm, seeds in runs.items():
+            members = list(seeds.values())
+            if label == "val_acc":
+                bands = val_bands(members, rng)
+            else:
+                steps = set.intersection(*(set(r.curves[label]) for r in members))
+                bands = {s: sd_band([r.curves[label][s] for r in members]) for s in sorted(steps)}
+            xs = sorted(bands)
+            line = ax.plot(xs, [bands[s][0] for s in xs], label=f"{arm} ({len(members)} seeds)")[0]
+            ax.fill_between(xs, [bands[s][1] for s in xs], [bands[s][2] for s in xs], color=line.get_color(), alpha=0.2)
+        ax.set_xlabel("step")
+        ax.set_ylabel(label.replace("_", " "))
+        ax.legend()
+        save_png(fig, study / f"study_{label}.png")
+        names.append(f"study_{label}.png")
+    return names
+
+
+def markdown(result: dict, pngs: list[str]) -> str:
+    lines = [f"# Study: {result['task']}, {result['steps']} steps", ""]
+    if result["missing"]:
+        lines += [f"Missing (not finished): {', '.join(result['missing'])}.", ""]
+    lines += ["| arm | seed | run | held-out accuracy before | after |", "|---|---|---|---|---|"]
+    for arm, info in result["arms"].items():
+        for s, r in info["seeds"].items():
+            lines.append(f"| {arm} | {s} | {r['run']} | {r['val_acc_before']:.3f} | {r['val_acc_after']:.3f} |")
+    lines += [
+        "",
+        "| arm vs first | diff | 95% interval (seeds, then problems) | separated from step | seeds needed |",
+        "|---|---|---|---|---|",
+    ]
+    for c in result["comparisons"]:
+        interval = (
+            f"[{c['ci95'][0]:+.3f}, {c['ci95'][1]:+.3f}] " + ("excludes 0" if c["excludes_zero"] else "includes 0")
+            if c["ci95"]
+            else c["note"]
+        )
+        separated = (
+            c["separation_step"] if c["separation_step"] is not None else f"not separated in {result['steps']} steps"
+        )
+        needed = c["seeds_needed"] if c["seeds_needed"] is not None else "-"
+        lines.append(f"| {c['b']} vs {c['a']} | {c['diff']:+.3f} | {interval} | {separated} | {needed} |")
+    lines += [
+        "",
+        "Seeds needed: n = 2 (z_0.975 + z_0.8)^2 s^2 / diff^2, s^2 the pooled seed-to-seed variance of the "
+        "final held-out accuracy (eval/study.py).",
+        "",
+    ] + [f"![{p}]({p})" for p in pngs]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    from data_prep.files import atomic_output
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--input-dir", type=Path, required=True, help="the study folder (launch/study.sh --output)")
+    args = parser.parse_args(argv)
+    try:
+        manifest = read_manifest(args.input_dir)
+    except FileNotFoundError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    runs: dict[str, dict[int, Run]] = {}
+    for arm, seeds in manifest["runs"].items():
+        for s, name in seeds.items():
+            run = read_run(args.input_dir, manifest, name)
+            if run is not None:
+                runs.setdefault(arm, {})[int(s)] = run
+    result = analyse(manifest, runs)
+    if result["missing"]:
+        print(f"study: {len(result['missing'])} run(s) not finished, left out: {', '.join(result['missing'])}")
+    if not runs:
+        print("study: no finished run yet; nothing to compare", file=sys.stderr)
+        return 1
+    pngs = plot(args.input_dir, runs, np.random.default_rng(1))
+    for name, text in (("study.json", json.dumps(result, indent=1) + "\n"), ("study.md", markdown(result, pngs))):
+        with atomic_output(args.input_dir / name) as tmp:
+            Path(tmp).write_text(text)
+    for c in result["comparisons"]:
+        interval = f"ci95=[{c['ci95'][0]:+.3f}, {c['ci95'][1]:+.3f}]" if c["ci95"] else c["note"]
+        print(
+            f"study: {c['b']} vs {c['a']}: diff={c['diff']:+.3f} {interval} separation_step={c['separation_step']} "
+            f"seeds_needed={c['seeds_needed']}"
+        )
+    print(f"study: wrote {args.input_dir / 'study.md'}, study.json and {len(pngs)} figures")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,157 @@
+"""eval.study on study folders written as the runs write them: TensorBoard events as verl's logger writes them, and
+validation generations as verl's `trainer.validation_data_dir` dumps them (one JSON line a held-out sample)."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from eval.study import Run, arm_means, main, seeds_needed, separation_step
+from recipe.tools.study import plan, write_manifest
+
+STEPS, VALIDATIONS, PROBLEMS, SAMPLES = 20, (0, 10, 20), 20, 16
+
+
+def write_run(study: Path, name: str, accuracy, seed: int) -> None:
+    """A finished run: its curves every step and its held-out verdicts at each validation, each problem's share of
+    right samples drawn around `accuracy(step)`."""
+    from torch.utils.tensorboard import SummaryWriter
+
+    draw = random.Random(seed)
+    writer = SummaryWriter(str(study / "tensorboard_log" / "justrl" / name))
+    for step in range(STEPS + 1):
+        if step:
+            writer.add_scalar("critic/score/mean", 2 * accuracy(step) - 1, step)
+            writer.add_scalar("actor/entropy", 0.5 - accuracy(step) / 4, step)
+            writer.add_scalar("response_length/mean", 4.0, step)
+        if step in VALIDATIONS:
+            folder = study / "validation" / name
+            folder.mkdir(parents=True, exist_ok=True)
+            rows, total = [], 0.0
+            for problem in range(PROBLEMS):
+                p = min(1.0, max(0.0, accuracy(step) + draw.gauss(0, 0.15)))
+                for _ in range(SAMPLES):
+                    right = draw.random() < p
+                    total += right
+                    rows.append(
+                        {
+                            "input": f"What is {problem}?",
+                            "output": "\\boxed{1}",
+                            "gts": "1",
+                            "score": 1.0 if right else -1.0,
+                            "step": step,
+                            "acc": right,
+                        }
+                    )
+            (folder / f"{step}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+            writer.add_scalar("val-core/math_dapo/acc/mean@16", total / len(rows), step)
+    writer.close()
+
+
+def make_study(study: Path, arms: dict[str, list], seeds: list[int]) -> dict:
+    """A CPU study's manifest (recipe/tools/study.py's own) with `arms` {name: [accuracy function a seed]}."""
+    names = list(arms)
+    manifest = plan(["recipe", *(["control-random"] if len(names) > 1 else [])], seeds, True, "carry", "")
+    manifest["steps"] = STEPS
+    for arm, curves in zip(names, arms.values(), strict=True):
+        for seed, curve in zip(seeds, curves, strict=False):
+            write_run(study, manifest["runs"][arm][seed], curve, seed * 100 + len(arm))
+    write_manifest(study, manifest)
+    return manifest
+
+
+def learning(rise: float, offset: float = 0.0):
+    return lambda step: 0.3 + offset + rise * step / STEPS
+
+
+def test_a_clear_difference_has_an_interval_excluding_0_a_separation_step_and_few_seeds_needed(tmp_path, capsys):
+    make_study(
+        tmp_path,
+        {
+            "recipe": [learning(0.5, o) for o in (0, 0.02, -0.02)],
+            "control-random": [learning(0.0, o) for o in (0, 0.03, -0.01)],
+        },
+        [1, 2, 3],
+    )
+    assert main(["--input-dir", str(tmp_path)]) == 0
+    result = json.loads((tmp_path / "study.json").read_text())
+    assert set(result["arms"]["recipe"]["seeds"]) == {"1", "2", "3"}
+    seed1 = result["arms"]["recipe"]["seeds"]["1"]
+    assert seed1["run"] == "cpu-learn-seed1" and seed1["val_acc_before"] < 0.45 < 0.65 < seed1["val_acc_after"]
+    (c,) = result["comparisons"]
+    assert (c["a"], c["b"]) == ("recipe", "control-random")
+    assert -0.6 < c["diff"] < -0.4 and c["ci95"][0] < c["diff"] < c["ci95"][1] < 0 and c["excludes_zero"]
+    assert c["separation_step"] in (10, 20) and c["seeds_needed"] == 2
+    for name in ("reward", "entropy", "response_length", "val_acc"):
+        assert (tmp_path / f"study_{name}.png").read_bytes()[:4] == b"\x89PNG"
+    md = (tmp_path / "study.md").read_text()
+    assert "| control-random vs recipe | " in md and "excludes 0" in md and "z_0.975 + z_0.8" in md
+    assert "control-random vs recipe: diff=" in capsys.readouterr().out
+
+
+def test_arms_that_differ_only_by_seed_noise_are_not_separated(tmp_path):
+    make_study(
+        tmp_path,
+        {
+            "recipe": [learning(0.3, o) for o in (0, 0.04, -0.03)],
+            "control-random": [learning(0.3, o) for o in (0.02, -0.04, 0.01)],
+        },
+        [1, 2, 3],
+    )
+    assert main(["--input-dir", str(tmp_path)]) == 0
+    (c,) = json.loads((tmp_path / "study.json").read_text())["comparisons"]
+    assert c["ci95"][0] < 0 < c["ci95"][1] and not c["excludes_zero"] and c["separation_step"] is None
+    assert "not separated in 20 steps" in (tmp_path / "study.md").read_text()
+
+
+def test_one_seed_an_arm_draws_no_interval_and_says_why(tmp_path, capsys):
+    make_study(tmp_path, {"recipe": [learning(0.5)], "control-random": [learning(0.0)]}, [1])
+    assert main(["--input-dir", str(tmp_path)]) == 0
+    (c,) = json.loads((tmp_path / "study.json").read_text())["comparisons"]
+    assert c["ci95"] is None and c["excludes_zero"] is None and c["seeds_needed"] is None
+    assert "no interval can be drawn" in c["note"] and "ci95=" not in capsys.readouterr().out
+
+
+def test_a_partial_study_names_the_runs_not_finished(tmp_path, capsys):
+    manifest = make_study(tmp_path, {"recipe": [learning(0.5)] * 2, "control-random": [learning(0.0)]}, [1, 2])
+    assert main(["--input-dir", str(tmp_path)]) == 0
+    missing = manifest["runs"]["control-random"][2]
+    assert json.loads((tmp_path / "study.json").read_text())["missing"] == [missing]
+    assert f"not finished, left out: {missing}" in capsys.readouterr().out
+
+
+def test_a_folder_without_a_study_is_one_line(tmp_path, capsys):
+    assert main(["--input-dir", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.strip().count("\n") == 0
+
+
+def test_the_hierarchical_bootstrap_carries_seed_noise_and_problem_noise():
+    rng = np.random.default_rng(0)
+
+    def run(accuracies) -> Run:
+        return Run("r", verdicts={5: {f"p{i}": [a] for i, a in enumerate(accuracies)}})
+
+    same = [run([0.5] * 10) for _ in range(3)]  # no noise at all: every draw is the mean
+    assert np.ptp(arm_means(same, 5, rng, draws=200)) == 0
+    seeds_apart = [run([0.2] * 10), run([0.8] * 10)]  # seed noise only
+    problems_apart = [run([0.0, 1.0] * 5)] * 2  # problem noise only
+    assert np.std(arm_means(seeds_apart, 5, rng)) > 0.1 and np.std(arm_means(problems_apart, 5, rng)) > 0.1
+
+
+def test_separation_is_the_first_step_the_bands_stay_apart_to_the_end():
+    a = {0: (0.3, 0.2, 0.4), 10: (0.3, 0.2, 0.4), 20: (0.3, 0.2, 0.4), 30: (0.3, 0.2, 0.4)}
+    b = {0: (0.3, 0.2, 0.4), 10: (0.5, 0.45, 0.6), 20: (0.4, 0.35, 0.5), 30: (0.6, 0.5, 0.7)}
+    assert separation_step(a, b) == 30  # apart at 10, together at 20: from 30 on
+    assert separation_step(b, a) == 30 and separation_step(a, a) is None
+
+
+@pytest.mark.parametrize(("spread", "diff", "want"), [(0.05, 0.1, 8), (0.01, 0.5, 2)])
+def test_seeds_needed_follows_the_two_sample_power_formula(spread, diff, want):
+    a, b = [0.5 - spread, 0.5 + spread], [0.5 + diff - spread, 0.5 + diff + spread]
+    # s^2 = 2 spread^2 (each arm, ddof 1), n = 2 (1.96 + 0.84)^2 s^2 / diff^2: 7.85 -> 8 for spread 0.05, diff 0.1
+    assert seeds_needed(a, b, diff) == want
+    assert seeds_needed([0.5], b, diff) is None and seeds_needed(a, b, 0.0) is None
