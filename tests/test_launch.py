@@ -13,7 +13,16 @@ from conftest import REPO
 
 from recipe.tools.fidelity import PUBLISHED
 
-SCRIPTS = ["deepseek.sh", "nemotron.sh", "ablate.sh", "stages.sh", "common.sh", "install_gpu.sh", "slurm.sbatch"]
+SCRIPTS = [
+    "deepseek.sh",
+    "nemotron.sh",
+    "ablate.sh",
+    "stages.sh",
+    "study.sh",
+    "common.sh",
+    "install_gpu.sh",
+    "slurm.sbatch",
+]
 CLUSTER_SHAPE = {"trainer.nnodes", "trainer.n_gpus_per_node"}  # what launch/ owns, from NNODES / GPUS_PER_NODE
 
 

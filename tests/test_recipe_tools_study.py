@@ -1,0 +1,100 @@
+"""launch/study.sh (recipe/tools/study.py): bad input stops in one line before any run; each GPU run is the launch
+scripts' own command, named as the study expects; a study folder is one study. The CPU study itself runs in the
+trainer lane (tests/test_recipe_smoke_learn.py)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import REPO
+
+from recipe.tools.study import all_runs, main, plan, run_command, settle_manifest, write_manifest
+
+
+def study_sh(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    full_env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}", **(env or {})}
+    return subprocess.run(["bash", str(REPO / "launch" / "study.sh"), *args], capture_output=True, text=True,
+                          env=full_env, cwd="/")  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--cpu", "--seeds", "1,two", "recipe"], "--seeds 1,two: a comma-separated list of integers"),
+        (["--cpu", "--seeds", "1,1", "recipe"], "each once"),
+        (["--cpu", "recipe", "kl_los"], "arm kl_los: unknown kl_los; an arm is recipe, an ablation (brorl"),
+        (["--cpu", "recipe", "kl_loss+entropy"], "unknown entropy"),
+        (["recipe", "control-random"], "controls belong to the CPU task: add --cpu"),
+        (["--cpu", "--task", "sums", "recipe"], "--task sums: unknown; known: carry, format"),
+        (["--cpu"], "name at least one arm"),
+    ],
+)
+def test_bad_input_stops_in_one_line_before_any_run(tmp_path, args, says):
+    out = study_sh("--output", str(tmp_path / "study"), *args)
+    assert out.returncode == 2 and says in out.stderr, out.stderr
+    assert out.stderr.startswith("error: ") and out.stderr.count("\n") == 1
+    assert not (tmp_path / "study").exists()  # nothing written, nothing run
+
+
+def test_a_folder_holding_another_study_or_other_runs_is_refused(tmp_path, capsys):
+    write_manifest(tmp_path, plan(["recipe", "kl_loss"], [1, 2], True, "carry", ""))
+    for argv, says in (
+        (["--cpu", "recipe", "entropy_bonus"], "holds another study (arms: ['recipe', 'kl_loss'], not"),
+        (["--cpu", "--task", "format", "recipe", "kl_loss"], "holds another study (task: carry, not format)"),
+    ):
+        assert main(["--output", str(tmp_path), *argv]) == 2
+        assert says in capsys.readouterr().err
+    smoke_folder = tmp_path / "smoke"
+    (smoke_folder / "checkpoints").mkdir(parents=True)  # a WORKDIR of launch/cpu_smoke.sh
+    assert main(["--output", str(smoke_folder), "--cpu", "recipe"]) == 2
+    assert "holds runs of no study" in capsys.readouterr().err
+
+
+def test_the_same_study_may_grow_by_seeds(tmp_path):
+    write_manifest(tmp_path, plan(["recipe", "w_reinforce"], [1, 2], True, "carry", ""))
+    grown = settle_manifest(tmp_path, plan(["recipe", "w_reinforce"], [3], True, "carry", ""))
+    assert [seed for arm, seed in all_runs(grown) if arm == "w_reinforce"] == [1, 2, 3]
+    assert grown["runs"]["w_reinforce"][3] == "cpu-learn-w_reinforce-seed3"
+
+
+def test_run_names_follow_the_runs_identity():
+    manifest = plan(["recipe", "kl_loss+entropy_bonus", "control-random"], [1, 2], True, "carry", "")
+    assert manifest["runs"]["recipe"][2] == "cpu-learn-seed2"
+    assert manifest["runs"]["kl_loss+entropy_bonus"][1] == "cpu-learn-kl_loss+entropy_bonus-seed1"
+    assert manifest["runs"]["control-random"][1] == "cpu-learn-random-seed1"
+    assert plan(["recipe"], [1], True, "format", "")["runs"]["recipe"][1] == "cpu-learn-format-seed1"
+    command, _ = run_command(manifest, Path("/s"), "control-random", 2)
+    assert command[-6:] == ["--seed", "2", "--control", "random", "--workdir", "/s"] and "--learn" in command
+
+
+def test_a_gpu_run_is_the_launch_scripts_command_named_as_the_study_expects(tmp_path):
+    """The command each GPU run gets, asked for its config (`--cfg job`): the run's name is the manifest's, its
+    validation generations and TensorBoard events go into the study folder, and W&B groups it by arm."""
+    manifest = plan(["recipe", "kl_loss"], [1, 2], False, "", "nemotron")
+    assert manifest["steps"] == 3440 and manifest["task"] == "nemotron"
+    for arm, seed in (("recipe", 1), ("kl_loss", 2)):
+        command, env = run_command(manifest, tmp_path, arm, seed)
+        name = manifest["runs"][arm][seed]
+        assert env["TENSORBOARD_DIR"] == str(tmp_path / "tensorboard_log" / "justrl" / name)
+        assert env["WANDB_RUN_GROUP"] == f"{tmp_path.name}-{arm}" and env["CKPT_DIR"] == str(tmp_path / "checkpoints")
+        env = {**env, "DATA_DIR": str(tmp_path), "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+        out = subprocess.run([*command, "--cfg", "job"], capture_output=True, text=True, env=env, cwd=REPO)
+        assert out.returncode == 0, out.stderr[-2000:]
+        assert f"experiment_name: {name}\n" in out.stdout and f"  seed: {seed}\n" in out.stdout
+        assert f"validation_data_dir: {tmp_path}/validation/{name}\n" in out.stdout
+        assert f"default_local_dir: {tmp_path}/checkpoints/justrl/{name}\n" in out.stdout
+    assert "kl_loss_coef: 0.001" in out.stdout
+
+
+def test_a_slurm_array_task_outside_the_study_is_one_line(tmp_path, capsys):
+    write_manifest(tmp_path, plan(["recipe"], [1, 2], True, "carry", ""))
+    os.environ["SLURM_ARRAY_TASK_ID"] = "2"
+    try:
+        assert main(["--output", str(tmp_path), "--array-task"]) == 2
+    finally:
+        del os.environ["SLURM_ARRAY_TASK_ID"]
+    assert "SLURM_ARRAY_TASK_ID=2 is not a run of" in capsys.readouterr().err
