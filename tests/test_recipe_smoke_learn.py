@@ -1,52 +1,110 @@
-"""The recipe learns: `launch/cpu_smoke.sh --learn` raises held-out accuracy, weighting each micro-batch as verl 0.4
-did on two ranks, while the random control does not learn (trainer lane: about 4-5 minutes a run).
+"""The recipe learns the CPU task, shown as a study: `launch/study.sh --cpu` runs the recipe and the random control
+on two seeds each (first seed 1, with every loss call traced; then seeds 1,2, which skips the finished runs), and
+`eval.study` must find the recipe ahead of the control beyond seed and problem noise, while the recipe's two seeds
+are not separated. Each recipe seed raises held-out accuracy; every mini-batch is weighted as verl 0.4 weighted it on
+two ranks (trainer lane: about 3-4 minutes a run).
 
-tests/bench/learning_seeds.py runs the same across seeds, with both controls, and prints the spread.
+tests/bench/learning_seeds.py runs the same on three seeds and measures where the time goes.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
 import psutil
 import pytest
 import torch
-from smoke_runs import ray_like_pids, smoke
+from omegaconf import OmegaConf
+from smoke_runs import REPO, ray_like_pids, run_with_progress, smoke
 from verl04_reference import v04_rank_loss
 
 pytestmark = [pytest.mark.e2e, pytest.mark.trainer_lane]
 
-LEARN = re.compile(r"learn: steps=(\d+) val_acc=([\d.]+)->([\d.]+) score=(-?[\d.]+)->(-?[\d.]+) wall=(\d+)s")
+LEARN = re.compile(
+    r"learn: steps=(\d+) val_acc=([\d.]+)->([\d.]+) pass@8=([\d.]+)->([\d.]+) score=(-?[\d.]+)->(-?[\d.]+) wall=(\d+)s"
+)
+LEARN_YAML = OmegaConf.load(REPO / "recipe" / "smoke" / "learn.yaml")
+STEPS = LEARN_YAML.trainer.total_training_steps
 ROLLOUT_N, MINI_BATCH_PROMPTS, RANKS = 8, 4, 2  # recipe/smoke/learn.yaml
+ARMS = ("recipe", "control-random")
 
 
-def learned(out) -> tuple[float, float, float, float]:
-    """(held-out accuracy before, after, training score of the first 5 steps, of the last 5) from the closing line."""
+def learned(stdout: str) -> tuple[float, ...]:
+    """(held-out accuracy before, after, pass@8 before, after, training score of the first 5 steps, of the last 5)
+    from a run's closing line."""
+    lines = [line for line in stdout.splitlines() if line.startswith("learn: ")]
+    assert lines, stdout[-3000:]
+    match = LEARN.fullmatch(lines[-1])
+    assert match, lines[-1]
+    return tuple(float(match.group(i)) for i in range(2, 8))
+
+
+def study(output: Path, seeds: str, env: dict[str, str] | None = None):
+    command = ["bash", str(REPO / "launch" / "study.sh"), "--cpu", "--seeds", seeds, "--output", str(output), *ARMS]
+    out = run_with_progress(command, {**os.environ, **(env or {})})
     assert out.returncode == 0, out.stdout[-5000:] + out.stderr[-3000:]
-    match = LEARN.fullmatch(out.stdout.strip().splitlines()[-1])
-    assert match, out.stdout.strip().splitlines()[-1]
-    return tuple(float(match.group(i)) for i in (2, 3, 4, 5))
+    return out
 
 
 @pytest.fixture(scope="module")
 def learning_run(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("learn")
+    """The study: seed 1 of both arms with the loss traced, then seeds 1,2 (seed 1's runs already complete)."""
+    workdir = tmp_path_factory.mktemp("study")
     trace = workdir / "loss_trace"
     trace.mkdir()
     before = ray_like_pids(str(workdir))
-    out = smoke(workdir, "--learn", env={"JUSTRL_LOSS_TRACE": str(trace)})
-    return out, workdir, trace, before
+    first = study(workdir, "1", env={"JUSTRL_LOSS_TRACE": str(trace)})
+    second = study(workdir, "1,2")
+    return first, second, workdir, trace, before
 
 
-def test_held_out_accuracy_rises_by_at_least_0_3_to_at_least_0_6(learning_run):
-    out, *_ = learning_run
-    a0, a1, s0, s1 = learned(out)
-    assert a1 - a0 >= 0.3 and a1 >= 0.6, (a0, a1)
-    assert s1 > s0
-    assert "'path': 'pkg://reward.score'" in out.stdout and "'verifier': 'strict'" in out.stdout
-    assert "'loss_mode': 'verl04_token_mean'" in out.stdout
+def run_outputs(stdout: str) -> dict[str, str]:
+    """Each run's own output in a study's output, by run name."""
+    parts = re.split(r"^study: run \d+/\d+: \S+, seed \d+ \((\S+)\)$", stdout, flags=re.M)
+    return dict(zip(parts[1::2], parts[2::2], strict=True))
+
+
+def test_every_recipe_seed_raises_held_out_accuracy_and_the_control_does_not(learning_run):
+    first, second, *_ = learning_run
+    runs = {**run_outputs(first.stdout), **run_outputs(second.stdout)}
+    for seed in (1, 2):
+        a0, a1, p0, p1, s0, s1 = learned(runs[f"cpu-learn-seed{seed}"])
+        assert a0 <= 0.45 and p0 >= 0.6, (a0, p0)  # the base: right part of the time, the right answer sampled often
+        assert a1 - a0 >= 0.2 and s1 > s0, (seed, a0, a1, s0, s1)
+        c0, c1, *_ = learned(runs[f"cpu-learn-random-seed{seed}"])
+        assert c1 - c0 <= 0.1, (seed, c0, c1)  # the bench holds it to 0.05 across 3 seeds; here 2 seeds' noise
+    out = runs["cpu-learn-seed1"]
+    assert "'path': 'pkg://reward.score'" in out and "'verifier': 'strict'" in out
+    assert "'loss_mode': 'verl04_token_mean'" in out
+
+
+def test_the_rerun_skipped_the_finished_runs_and_the_study_separates_recipe_from_control(learning_run):
+    first, second, workdir, *_ = learning_run
+    assert second.stdout.count(f"already complete: step {STEPS} of {STEPS}") == 2  # seed 1 of both arms
+    result = json.loads((workdir / "study.json").read_text())
+    assert result["missing"] == [] and set(result["arms"]["recipe"]["seeds"]) == {"1", "2"}
+    (c,) = result["comparisons"]
+    assert (c["a"], c["b"]) == ARMS and c["diff"] < 0 and c["excludes_zero"] and c["ci95"][1] < 0, c
+    assert c["separation_step"] is not None and c["seeds_needed"] >= 2
+    assert "study: control-random vs recipe: diff=" in second.stdout
+    for name in ("reward", "entropy", "response_length", "val_acc"):
+        assert (workdir / f"study_{name}.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_two_recipe_seeds_are_not_separated(learning_run):
+    from eval.study import analyse, read_manifest, read_run
+
+    *_, workdir, _, _ = learning_run
+    manifest = read_manifest(workdir)
+    names = manifest["runs"]["recipe"]
+    pair = {**manifest, "runs": {"seed1": {1: names[1]}, "seed2": {2: names[2]}}}
+    runs = {f"seed{s}": {s: read_run(workdir, manifest, names[s])} for s in (1, 2)}
+    (c,) = analyse(pair, runs)["comparisons"]
+    assert c["separation_step"] is None and c["ci95"] is None and "no interval" in c["note"], c
+    assert abs(c["diff"]) < 0.2
 
 
 def mini_batches(trace: Path) -> list[list[dict]]:
@@ -88,10 +146,10 @@ def test_every_mini_batch_is_weighted_as_verl04_weighted_it_on_two_ranks(learnin
     from recipe import policy_loss
     from recipe.tools.compose import compose_recipe
 
-    _, _, trace, _ = learning_run
+    *_, trace, _ = learning_run
     groups = mini_batches(trace)
     assert {r["rank"] for g in groups for r in g} == {0, 1}
-    assert len(groups) == 40 * 2 * RANKS  # steps x mini-batches a step x ranks
+    assert len(groups) == len(ARMS) * STEPS * 2 * RANKS  # the traced runs x steps x mini-batches a step x ranks
     config = omega_conf_to_dataclass(compose_recipe(["+smoke@_global_=[cpu,learn]"]).actor_rollout_ref.actor)
     loss_fn = get_policy_loss_fn(policy_loss.NAME)
     per_rank = ROLLOUT_N * MINI_BATCH_PROMPTS // RANKS
@@ -118,28 +176,22 @@ def test_every_mini_batch_is_weighted_as_verl04_weighted_it_on_two_ranks(learnin
     assert unequal >= len(groups) // 2, f"only {unequal} of {len(groups)} mini-batches packed unequally"
 
 
-def test_its_tensorboard_logs_are_what_eval_dynamics_draws(learning_run, tmp_path, capsys):
+def test_its_tensorboard_logs_are_what_eval_dynamics_draws(learning_run, tmp_path):
     from eval.dynamics import main as dynamics
 
-    _, workdir, _, _ = learning_run
-    logdir = workdir / "tensorboard_log" / "justrl" / "cpu-learn"
+    *_, workdir, _, _ = learning_run
+    logdir = workdir / "tensorboard_log" / "justrl" / "cpu-learn-seed1"
     assert dynamics(["--logdir", str(logdir), "--output-dir", str(tmp_path)]) == 0
     for name in ("entropy", "reward", "response_length", "val_acc"):
         assert (tmp_path / f"{name}.png").read_bytes()[:4] == b"\x89PNG"
 
 
-def test_a_rerun_of_the_finished_run_is_complete_without_starting_ray(learning_run):
-    out, workdir, _, before = learning_run
-    again = smoke(workdir, "--learn")
+def test_a_rerun_of_a_finished_run_is_complete_without_starting_ray(learning_run):
+    first, _, workdir, _, before = learning_run
+    again = smoke(workdir, "--learn", "--seed", "1")
     assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
-    assert "already complete: step 40 of 40" in again.stdout
+    assert f"already complete: step {STEPS} of {STEPS}" in again.stdout
     assert "Started a local Ray instance" not in again.stdout + again.stderr
-    assert learned(again)[:2] == learned(out)[:2]  # the same run's figures, from its logs
+    assert learned(again.stdout)[:4] == learned(run_outputs(first.stdout)["cpu-learn-seed1"])[:4]  # from its logs
     assert ray_like_pids(str(workdir)) - before == set()
     assert not [p for p in psutil.process_iter(["cmdline"]) if str(workdir) in " ".join(p.info["cmdline"] or [])]
-
-
-@pytest.mark.long
-def test_the_random_control_does_not_learn(tmp_path):
-    a0, a1, _, _ = learned(smoke(tmp_path, "--learn", "--control", "random"))
-    assert a1 - a0 <= 0.1, (a0, a1)

@@ -1,55 +1,94 @@
-"""Does the recipe learn, across seeds, beside controls that must not? (run by hand, about 4-5 minutes a run)
+"""Does the recipe learn the CPU task on every seed, beside controls that must not, and where does a study's time go?
+(run by hand: about 3-4 minutes a run on an idle 2-core machine)
 
-    python tests/bench/learning_seeds.py [--seeds 1 2 3] [--controls constant random] [--workdir DIR]
+    python tests/bench/learning_seeds.py [--seeds 1,2,3] [--output DIR] [--task carry] [ARM ...]
 
-Runs `bash launch/cpu_smoke.sh --learn --seed S` for each seed and `--learn --control C --seed S` for each control
-and seed, in one working directory (one toy data set and base model; each variant its own experiment, so a rerun
-only runs what is missing), then prints each run's closing `learn:` line and, per variant, the mean and the
-seed-to-seed spread (max - min) of the held-out accuracy's rise.
+Runs `bash launch/study.sh --cpu --seeds S --output DIR ARM...` (default arms: recipe control-random), timing the
+whole study, then prints for each run its closing `learn:` figures, its wall time split into start-up (everything
+but steps and validations: Ray, the actors, the model, teardown), training steps and validations (verl's
+timing_s/step and timing_s/testing), and per arm the held-out accuracy's rise (mean, spread). It checks the
+learning-task targets of recipe/smoke/README.md: held-out pass@1 rises by at least 0.2 on every recipe seed and by at
+most 0.05 on every random-control seed. A rerun with the same DIR only runs what is missing (the others' figures
+come from their logs; their wall time is then the rerun's few seconds).
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import re
+import json
 import subprocess
+import sys
 import tempfile
+import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-LEARN = re.compile(r"learn: steps=(\d+) val_acc=([\d.]+)->([\d.]+) score=(-?[\d.]+)->(-?[\d.]+) wall=(\d+)s")
+sys.path.insert(0, str(REPO))
+
+from eval.dynamics import read_tensorboard  # noqa: E402
 
 
-def learn(workdir: Path, *args: str) -> tuple[float, float, str]:
-    out = subprocess.run(["bash", str(REPO / "launch" / "cpu_smoke.sh"), "--learn", *args], capture_output=True,
-                         text=True, env={**os.environ, "WORKDIR": str(workdir)})  # fmt: skip
-    last = (out.stdout.strip().splitlines() or ["(no output)"])[-1]
-    match = LEARN.fullmatch(last)
-    if out.returncode != 0 or not match:
-        raise SystemExit(f"{' '.join(args)}: exit {out.returncode}: {last}\n{out.stderr[-2000:]}")
-    return float(match.group(2)), float(match.group(3)), last
-
-
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
-    parser.add_argument("--controls", nargs="*", default=["constant", "random"])
-    parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "justrl-learning-seeds")
+    parser.add_argument("--seeds", default="1,2,3")
+    parser.add_argument("--task", default="carry")
+    parser.add_argument("--output", type=Path, default=Path(tempfile.gettempdir()) / "justrl-learning-seeds")
+    parser.add_argument("arms", nargs="*", default=["recipe", "control-random"])
     args = parser.parse_args()
-    args.workdir.mkdir(parents=True, exist_ok=True)
-    rises: dict[str, list[float]] = {}
-    for control in [None, *args.controls]:
-        name = control or "recipe"
-        for seed in args.seeds:
-            extra = ["--seed", str(seed), *(["--control", control] if control else [])]
-            a0, a1, line = learn(args.workdir, *extra)
-            rises.setdefault(name, []).append(a1 - a0)
-            print(f"{name:8s} seed {seed}: {line}", flush=True)
-    print("\n| run | seeds | held-out accuracy rise, mean | spread (max - min) |\n|---|---|---|---|")
-    for name, values in rises.items():
-        print(f"| {name} | {len(values)} | {sum(values) / len(values):+.3f} | {max(values) - min(values):.3f} |")
+    start = time.monotonic()
+    command = [
+        "bash",
+        str(REPO / "launch" / "study.sh"),
+        "--cpu",
+        "--task",
+        args.task,
+        "--seeds",
+        args.seeds,
+        "--output",
+        str(args.output),
+        *args.arms,
+    ]
+    walls = {}
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as proc:
+        for line in proc.stdout:
+            print(line, end="", flush=True)
+            if line.startswith("study: ") and " done in " in line:
+                name, seconds = line[len("study: ") :].split(" done in ")
+                walls[name] = float(seconds.rstrip(" s\n"))
+    code = proc.returncode
+    total = time.monotonic() - start
+    if code != 0:
+        print(f"study failed (exit {code})")
+        return code
+    result = json.loads((args.output / "study.json").read_text())
+    print(f"\nstudy of {len(args.arms)} arms x {len(args.seeds.split(','))} seeds: {total:.0f} s wall, this invocation")
+    print("\n| arm | seed | held-out pass@1 | pass@8 | wall | start-up | steps | validations |")
+    print("|---|---|---|---|---|---|---|---|")
+    failures = []
+    for arm, info in result["arms"].items():
+        for seed, run in info["seeds"].items():
+            series = read_tensorboard(args.output / "tensorboard_log" / "justrl" / run["run"])
+            steps_s = sum(series.get("timing_s/step", {}).values())
+            val_s = sum(series.get("timing_s/testing", {}).values())
+            wall = walls.get(run["run"], float("nan"))
+            pass8 = series.get("val-aux/math_dapo/acc/best@8/mean", {})
+            p8 = f"{pass8[min(pass8)]:.3f} -> {pass8[max(pass8)]:.3f}" if pass8 else "-"
+            rise = run["val_acc_after"] - run["val_acc_before"]
+            print(
+                f"| {arm} | {seed} | {run['val_acc_before']:.3f} -> {run['val_acc_after']:.3f} | {p8} | {wall:.0f} s | "
+                f"{wall - steps_s - val_s:.0f} s | {steps_s:.0f} s | {val_s:.0f} s |"
+            )
+            if arm == "recipe" and rise < 0.2 or arm == "control-random" and rise > 0.05:
+                failures.append(f"{arm} seed {seed}: rise {rise:+.3f}")
+    print("\n| arm | rise, mean | spread (max - min) |\n|---|---|---|")
+    for arm, info in result["arms"].items():
+        rises = [r["val_acc_after"] - r["val_acc_before"] for r in info["seeds"].values()]
+        print(f"| {arm} | {sum(rises) / len(rises):+.3f} | {max(rises) - min(rises):.3f} |")
+    print("\n" + (args.output / "study.md").read_text())
+    for failure in failures:
+        print(f"TARGET MISSED: {failure}")
+    return 1 if failures else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
