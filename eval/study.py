@@ -2,11 +2,12 @@
 
     python -m eval.study --input-dir DIR
 
-DIR is a study folder of `launch/study.sh` (recipe/tools/study.py): its `study.yaml` names the task, the arms and,
-per arm and seed, the run; each run's own logs are read where the run wrote them: verl's TensorBoard events
-(`tensorboard_log/justrl/<run>`) and its validation generations (`validation/<run>/<step>.jsonl`, one verdict a
-held-out sample, written with `trainer.validation_data_dir`). Runs not finished yet are named as missing and left out,
-so it runs on a partial study. Writes, atomically:
+DIR is a study folder of `launch/study.sh` (recipe/tools/study.py): its `study.yaml` names the task, the arms and, per
+arm and seed, the run; each run's own logs are read where the run wrote them: verl's TensorBoard events
+(`tensorboard_log/justrl/<run>`) and its validation generations (`validation/<run>/<step>.jsonl`, one verdict a held-out
+sample, written with `trainer.validation_data_dir`); where the run's last checkpoint was evaluated on the nine
+benchmarks (`eval/<run>`, launch/eval.sh's output, as GPU studies do), those grades are its final verdicts. Runs not
+finished yet are named as missing and left out, so it runs on a partial study. Writes, atomically:
 - `study_<metric>.png`: per arm, the mean over seeds and a band, by step, arms overlaid, for the training reward,
   the entropy, the response length (band: one standard deviation over seeds, descriptive) and the held-out accuracy
   (band: the 95% interval of the hierarchical bootstrap below, at each validation, which the separation step reads);
@@ -40,6 +41,7 @@ from eval.plots import figure, save_png
 from eval.store import read_records
 
 MANIFEST = "study.yaml"
+EVALUATIONS = "eval"  # <study>/eval/<run>: launch/eval.sh on the run's last checkpoint (GPU studies)
 CURVES = {"reward": REWARD, "entropy": ENTROPY, "response_length": LENGTH}
 DRAWS = 10_000
 Z_TWO_SIDED_5, Z_POWER_80 = NormalDist().inv_cdf(0.975), NormalDist().inv_cdf(0.8)
@@ -78,10 +80,24 @@ def read_verdicts(folder: Path) -> dict[int, dict[str, list[float]]]:
     return verdicts
 
 
+def read_grades(folder: Path) -> dict[str, list[float]]:
+    """{benchmark/index: [verdicts]} from eval.grade's grades of one evaluation (<folder>/grades/<BENCHMARK>.jsonl)."""
+    verdicts: dict[str, list[float]] = {}
+    for path in sorted((folder / "grades").glob("*.jsonl")):
+        for grade in read_records(path):
+            verdicts.setdefault(f"{grade['benchmark']}/{grade['index']}", []).append(float(bool(grade["correct"])))
+    return verdicts
+
+
 def read_run(study: Path, manifest: dict, name: str) -> Run | None:
-    """A finished run's logs, or None while its last step is not logged (a run not started, killed or under way)."""
+    """A finished run's logs, or None while its last step is not logged (a run not started, killed or under way).
+    Where the run's last checkpoint was evaluated (`<study>/eval/<run>`, launch/eval.sh's output; GPU studies), its
+    grades on the nine benchmarks are the final held-out verdicts, in place of the last in-training validation."""
     series = read_tensorboard(study / manifest["logdir"] / name)
     verdicts = read_verdicts(study / manifest["validation_dir"] / name)
+    graded = read_grades(study / EVALUATIONS / name)
+    if graded:
+        verdicts[manifest["steps"]] = graded
     steps = series.get(REWARD, {})
     if not steps or max(steps) < manifest["steps"] or manifest["steps"] not in verdicts:
         return None

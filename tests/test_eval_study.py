@@ -155,3 +155,28 @@ def test_seeds_needed_follows_the_two_sample_power_formula(spread, diff, want):
     # s^2 = 2 spread^2 (each arm, ddof 1), n = 2 (1.96 + 0.84)^2 s^2 / diff^2: 7.85 -> 8 for spread 0.05, diff 0.1
     assert seeds_needed(a, b, diff) == want
     assert seeds_needed([0.5], b, diff) is None and seeds_needed(a, b, 0.0) is None
+
+
+def test_a_gpu_runs_evaluation_of_its_last_checkpoint_gives_its_final_verdicts(tmp_path):
+    """Where launch/eval.sh evaluated a run's last checkpoint into <study>/eval/<run> (eval.grade's grades), those are
+    the run's final held-out verdicts, problem by problem (benchmark/index), in place of its last validation."""
+    from eval.grade import grade_record
+    from eval.store import Appender
+    from reward.grading import Grade
+
+    manifest = make_study(tmp_path, {"recipe": [learning(0.5)] * 2, "control-random": [learning(0.0)] * 2}, [1, 2])
+    for arm, right in (("recipe", 3), ("control-random", 1)):
+        for seed in (1, 2):
+            grades = tmp_path / "eval" / manifest["runs"][arm][seed] / "grades" / "AIME24.jsonl"
+            grades.parent.mkdir(parents=True)
+            with Appender(grades) as out:
+                for index in range(10):
+                    for sample in range(4):
+                        record = {"benchmark": "AIME24", "index": index, "sample": sample}
+                        rule = Grade(answer="1", correct=sample < right, how="here")
+                        out.write([grade_record(record, rule, False, "published", None)])
+    assert main(["--input-dir", str(tmp_path)]) == 0
+    result = json.loads((tmp_path / "study.json").read_text())
+    assert result["arms"]["recipe"]["seeds"]["1"]["val_acc_after"] == 0.75  # 3 of 4 samples right, every problem
+    (c,) = result["comparisons"]
+    assert c["diff"] == -0.5 and c["ci95"] == [-0.5, -0.5]  # no seed or problem noise in these grades

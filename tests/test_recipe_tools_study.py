@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from conftest import REPO
 
-from recipe.tools.study import all_runs, main, plan, run_command, settle_manifest, write_manifest
+from recipe.tools.study import all_runs, eval_command, main, plan, run_command, settle_manifest, write_manifest
 
 
 def study_sh(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -88,6 +88,11 @@ def test_a_gpu_run_is_the_launch_scripts_command_named_as_the_study_expects(tmp_
         assert f"validation_data_dir: {tmp_path}/validation/{name}\n" in out.stdout
         assert f"default_local_dir: {tmp_path}/checkpoints/justrl/{name}\n" in out.stdout
     assert "kl_loss_coef: 0.001" in out.stdout
+    command, env = eval_command(manifest, tmp_path, "kl_loss", 2)  # then its last checkpoint on the nine benchmarks
+    name = manifest["runs"]["kl_loss"][2]
+    assert command == ["bash", "launch/eval.sh"] and env["OUT"] == str(tmp_path / "eval" / name)
+    assert env["MODEL"] == str(tmp_path / "checkpoints" / "justrl" / name / "global_step_3440")
+    assert eval_command(plan(["recipe"], [1], True, "carry", ""), tmp_path, "recipe", 1) is None
 
 
 def test_a_slurm_array_task_outside_the_study_is_one_line(tmp_path, capsys):

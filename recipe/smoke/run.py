@@ -18,14 +18,15 @@
    step of the run, over all its attempts); exit 0 only if every step ran. Ray and every process it started are
    stopped afterwards, on success and on failure.
 
-`--learn` is the run that shows the recipe learning (recipe/smoke/learn.yaml, which sets its step count): GRPO steps
-of 8 prompts x 8 samples on two ranks, validated on 20 held-out problems before training and every 10 steps, ending
-with `learn: steps=N val_acc=A0->A1 pass@8=P0->P1 score=S0->S1 wall=Ts` (held-out pass@1 and verl's estimate of
-pass@8, before and after; S: the mean strict score of the first and the last 5 steps, recomputed from verl's rollout
-dumps). Its validation generations go to `<workdir>/validation/<run>` for `eval.study`. `--seed S` reseeds the data order, the mini-batch order and the rollout
-(the base model stays the same); `--control constant|random` replaces the training reward by a control that must not
-learn (recipe/smoke/controls.py). Each variant is its own run (recipe/tools/identity.py): `cpu-learn[-random][-seedS]`,
-and `cpu-smoke-NAME` for `--ablation NAME` (NAME+NAME for several); `--task format` runs `cpu-learn-format...`.
+`--learn` is the run that shows the recipe learning (recipe/smoke/learn.yaml, which sets its step count): GRPO steps of
+8 prompts x 8 samples on two ranks, validated on 20 held-out problems before training and every 10 steps, ending with
+`learn: steps=N val_acc=A0->A1 pass@8=P0->P1 score=S0->S1 wall=Ts` (held-out pass@1 and verl's estimate of pass@8,
+before and after; S: the mean strict score of the first and the last 5 steps, recomputed from verl's rollout dumps). Its
+validation generations go to `<workdir>/validation/<run>` for `eval.study`. `--seed S` reseeds the data order, the
+mini-batch order and the rollout (the base model stays the same); `--control constant|random` replaces the training
+reward by a control that must not learn (recipe/smoke/controls.py). Each variant is its own run
+(recipe/tools/identity.py): `cpu-learn[-random][-seedS]`, and `cpu-smoke-NAME` for `--ablation NAME` (NAME+NAME for
+several); `--task format` runs `cpu-learn-format...`.
 
 It saves checkpoints as it goes: run again with the same --workdir and it resumes, as a real run does; a finished run
 says `already complete: step N of N` and exits 0 without starting Ray.

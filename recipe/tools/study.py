@@ -12,7 +12,8 @@ are compared with.
   recipe/tools/identity.py); one after another on this machine.
 - otherwise: each run is `launch/ablate.sh ARM` (`launch/<MODEL>.sh` for `recipe`) with `SEED=S`, its checkpoints
   under DIR/checkpoints, its TensorBoard events under DIR/tensorboard_log and its validation generations under
-  DIR/validation; with W&B on, each arm is a W&B group (`WANDB_RUN_GROUP`), so W&B draws the seed bands itself.
+  DIR/validation, then its last checkpoint evaluated on the nine benchmarks (`launch/eval.sh`, into DIR/eval/<run>,
+  which eval.study reads); with W&B on, each arm is a W&B group (`WANDB_RUN_GROUP`), so W&B draws the seed bands.
   `--slurm` submits the runs as one Slurm job array of launch/slurm.sbatch (one job a run, each on its own
   allocation), whose tasks run `launch/study.sh --output DIR --array-task`; then `python -m eval.study --input-dir
   DIR` when they are done.
@@ -181,6 +182,16 @@ def run_command(manifest: dict, output: Path, arm: str, seed: int) -> tuple[list
     return ["bash", *script, f"trainer.validation_data_dir={output / manifest['validation_dir'] / name}"], env
 
 
+def eval_command(manifest: dict, output: Path, arm: str, seed: int) -> tuple[list[str], dict[str, str]] | None:
+    """A GPU run's evaluation: launch/eval.sh on its last checkpoint, into <DIR>/eval/<run> (eval.study reads it; a
+    rerun resumes it). None on the CPU task, whose held-out verdicts are its validations."""
+    if manifest["kind"] == "cpu":
+        return None
+    name = manifest["runs"][arm][seed]
+    checkpoint = output / "checkpoints" / "justrl" / name / f"global_step_{manifest['steps']}"
+    return ["bash", "launch/eval.sh"], {**os.environ, "MODEL": str(checkpoint), "OUT": str(output / "eval" / name)}
+
+
 def all_runs(manifest: dict) -> list[tuple[str, int]]:
     return [(arm, int(seed)) for arm in manifest["arms"] for seed in sorted(manifest["runs"][arm], key=int)]
 
@@ -191,9 +202,11 @@ def run_study(manifest: dict, output: Path, only: list[tuple[str, int]] | None =
     for i, (arm, seed) in enumerate(todo, start=1):
         name = manifest["runs"][arm][seed]
         print(f"study: run {i}/{len(todo)}: {arm}, seed {seed} ({name})", flush=True)
-        command, env = run_command(manifest, output, arm, seed)
         start = time.monotonic()
-        code = subprocess.run(command, env=env, cwd=REPO).returncode
+        code = 0
+        for step in (run_command(manifest, output, arm, seed), eval_command(manifest, output, arm, seed)):
+            if code == 0 and step is not None:
+                code = subprocess.run(step[0], env=step[1], cwd=REPO).returncode
         if code != 0:
             print(f"study: {name} failed (exit {code}); rerun the same command to resume it", flush=True)
             return code
