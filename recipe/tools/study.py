@@ -9,7 +9,7 @@ are compared with.
 
 - `--cpu`: each run is the learning run of `launch/cpu_smoke.sh --learn --seed S` (plus `--ablation` or `--control`)
   with DIR as its WORKDIR, so all runs share the toy data and the base model, each in its own folders (its name:
-  recipe/tools/identity.py); one after another on this machine.
+  recipe/tools/identity.py); one after another on this machine, seed by seed (every arm's seed 1 first).
 - otherwise: each run is `launch/ablate.sh ARM` (`launch/<MODEL>.sh` for `recipe`) with `SEED=S`, its checkpoints
   under DIR/checkpoints, its TensorBoard events under DIR/tensorboard_log and its validation generations under
   DIR/validation, then its last checkpoint evaluated on the nine benchmarks (`launch/eval.sh`, into DIR/eval/<run>,
@@ -156,19 +156,8 @@ def run_command(manifest: dict, output: Path, arm: str, seed: int) -> tuple[list
             extra = ["--control", arm[len(CONTROL) :]]
         elif arm != "recipe":
             extra = ["--ablation", arm]
-        command = [
-            sys.executable,
-            "-m",
-            "recipe.smoke.run",
-            "--learn",
-            "--task",
-            manifest["task"],
-            "--seed",
-            str(seed),
-            *extra,
-            "--workdir",
-            str(output),
-        ]
+        command = [sys.executable, "-m", "recipe.smoke.run", "--learn", "--task", manifest["task"]]
+        command += ["--seed", str(seed), *extra, "--workdir", str(output)]
         return command, env
     name = manifest["runs"][arm][seed]
     env.update(
@@ -193,7 +182,9 @@ def eval_command(manifest: dict, output: Path, arm: str, seed: int) -> tuple[lis
 
 
 def all_runs(manifest: dict) -> list[tuple[str, int]]:
-    return [(arm, int(seed)) for arm in manifest["arms"] for seed in sorted(manifest["runs"][arm], key=int)]
+    """(arm, seed) of every run, seed by seed (every arm's seed 1 first), so a study cut short compares its arms."""
+    seeds = sorted({int(seed) for runs in manifest["runs"].values() for seed in runs})
+    return [(arm, seed) for seed in seeds for arm in manifest["arms"] if seed in manifest["runs"][arm]]
 
 
 def run_study(manifest: dict, output: Path, only: list[tuple[str, int]] | None = None) -> int:
@@ -269,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.slurm:
         return submit_array(manifest, output)
-    code = run_study(manifest, output, [(arm, s) for arm in manifest["arms"] for s in seeds])
+    code = run_study(manifest, output, [(arm, seed) for arm, seed in all_runs(manifest) if seed in seeds])
     if code != 0:
         return code
     from eval.study import main as report
