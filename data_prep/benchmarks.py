@@ -34,11 +34,12 @@ from pathlib import Path
 from tqdm import tqdm
 
 from data_prep.files import output_problem, write_rows_atomic
+from data_prep.protocol import HUB_IDS, TRAIN_VALIDATION, parse_benchmarks
 from data_prep.published import PublishedFile, fetch
 from data_prep.schema import DataError, first_user_content, verl_row
 from data_prep.sources import read_rows
-from recipe.protocol import BENCHMARKS, HUB_IDS, TRAIN_VALIDATION, parse_benchmarks
 from reward.extract import last_boxed_answer
+from reward.sources import BENCHMARKS
 
 _UNESCAPED_DOLLAR = re.compile(r"(?<!\\)\$")
 

@@ -4,8 +4,8 @@
     python -m data_prep.dapo_math --input local.parquet --output out.parquet --dedup --tokenizer MODEL
 
 Each row keeps only the first user message of the source prompt (system messages dropped, as JustRL's loader did) and
-appends JustRL's instruction to it, byte for byte (`recipe.protocol.TRAIN_PROMPT_SUFFIX`). `data_source` is "math_dapo",
-the ground truth a string, `extra_info.index` the source row.
+appends JustRL's instruction to it, byte for byte (`data_prep.protocol.TRAIN_PROMPT_SUFFIX`). `data_source` is
+"math_dapo", the ground truth a string, `extra_info.index` the source row.
 
 The published file holds one block of 17,917 rows repeated 100 times (1,791,700 rows, 17,398 distinct problems).
 JustRL trained on it as published: keep-all is the default and reproduces it. `--dedup` keeps the first row of each
@@ -17,18 +17,23 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from omegaconf import OmegaConf
 from tqdm import tqdm
 
 from data_prep.files import AtomicParquetWriter, output_problem
+from data_prep.protocol import TRAIN_HUB_ID, TRAIN_PROMPT_SUFFIX
 from data_prep.schema import DataError
 from data_prep.sources import read_batches
-from recipe.protocol import TRAIN_HUB_ID, TRAIN_PROMPT_SUFFIX, TRAIN_SOURCE, recipe_value
+from reward.sources import TRAIN_SOURCE
 
-MAX_PROMPT_TOKENS: int = recipe_value("data.max_prompt_length")  # the filter verl applies at start-up
+# The filter verl applies at start-up: the recipe's data.max_prompt_length, read from its YAML (a file, not an import:
+# data_prep sits below recipe/).
+MAX_PROMPT_TOKENS: int = OmegaConf.load(Path(__file__).parents[1] / "recipe" / "justrl.yaml").data.max_prompt_length
 
 OUTPUT_SCHEMA = pa.schema(
     [

@@ -30,7 +30,7 @@ from tqdm import tqdm
 from data_prep.files import write_rows_atomic
 from data_prep.schema import DataError, verl_row
 from data_prep.sources import read_batches
-from recipe.protocol import TRAIN_SOURCE
+from reward.sources import TRAIN_SOURCE
 
 HUB_ID = "foreverlasting1202/QuestA"
 COLUMNS = ("problem", "generation", "answer")

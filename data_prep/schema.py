@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from recipe.protocol import TRAIN_PROMPT_SUFFIX
+from data_prep.protocol import TRAIN_PROMPT_SUFFIX
 
 
 class DataError(ValueError):

@@ -23,7 +23,7 @@ from eval.coverage import coverages, incomplete
 from eval.curves import per_problem
 from eval.run_layout import RunLayout
 from eval.store import one_line_errors, read_records
-from recipe.protocol import BENCHMARKS
+from reward.sources import BENCHMARKS
 
 
 def accuracies(input_dir: Path, name: str) -> dict[int, float]:

@@ -17,9 +17,11 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from data_prep.protocol import BENCHMARK_SIZES
+from eval.protocol import EVAL_MAX_NEW_TOKENS, EVAL_SAMPLES, EVAL_TEMPERATURE, EVAL_TOP_P
 from eval.run_layout import RunLayout
 from eval.store import read_records
-from recipe.protocol import BENCHMARK_SIZES, BENCHMARKS, EVAL_MAX_NEW_TOKENS, EVAL_SAMPLES, EVAL_TEMPERATURE, EVAL_TOP_P
+from reward.sources import BENCHMARKS
 
 SAMPLING_KEYS = ("temperature", "top_p", "max_new_tokens")  # as eval.generate records them
 PROTOCOL_SAMPLING = (EVAL_TEMPERATURE, EVAL_TOP_P, EVAL_MAX_NEW_TOKENS)

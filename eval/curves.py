@@ -20,7 +20,7 @@ from eval.coverage import coverages, incomplete
 from eval.plots import figure, save_png
 from eval.run_layout import RunLayout
 from eval.store import read_records
-from recipe.protocol import BENCHMARKS
+from reward.sources import BENCHMARKS
 
 
 def pass_at_k(n: int, c: int, k: int) -> float:

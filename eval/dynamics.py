@@ -11,10 +11,11 @@ val-core/<data source>/acc/mean@N. Runs logged with verl 0.4 (the published Just
 actor/entropy_loss is the policy entropy and val-core/<data source>/reward/mean@N the validation accuracy (the
 published validation scored 1 / 0), so a run can be overlaid on one logged with the original code.
 
-Writes DIR/entropy.png (with JustRL's published band, `recipe.protocol.ENTROPY_BAND`), DIR/reward.png,
+Writes DIR/entropy.png (with JustRL's published band, `eval.protocol.ENTROPY_BAND`), DIR/reward.png,
 DIR/response_length.png and DIR/val_acc.png, runs overlaid and labelled; prints `ALERT: <run> step <N>: ...` lines for
 entropy collapse or blow-up, a flat reward and a response length pinned at the cap; and prints each run's cumulative
-prompt+response tokens beside JustRL's budget (`recipe.protocol.TOKEN_BUDGETS`), projected to the recipe's step count.
+prompt+response tokens beside JustRL's budget (`eval.protocol.TOKEN_BUDGETS`), projected to the published run's step
+count.
 `--metric NAME` (repeatable) also plots any logged metric, runs overlaid, to DIR/metric_<NAME with _ for />.png and
 prints its first and last value per run: an ablation's own evidence (`actor/w_reinforce_positive_token_frac`,
 `training/reward/raw_score/mean`; recipe/README.md, "Adding an ablation").
@@ -32,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from eval.plots import figure, save_png
-from recipe.protocol import ENTROPY_BAND, TOKEN_BUDGETS, base_models, training_steps
+from eval.protocol import ENTROPY_BAND, TOKEN_BUDGETS
 
 ENTROPY, REWARD, LENGTH = "actor/entropy", "critic/score/mean", "response_length/mean"
 LENGTH_CLIP, TOKENS = "response_length/clip_ratio", "perf/total_num_tokens"
@@ -153,8 +154,7 @@ def alarms(series: Series, t: Thresholds) -> list[tuple[int, str]]:
 
 
 def compute(series: Series, model: str) -> str:
-    name, budget = TOKEN_BUDGETS[model]
-    steps_total = training_steps(model)
+    name, budget, steps_total = TOKEN_BUDGETS[model]
     if TOKENS not in series:
         return f"no {TOKENS} logged: compute not accounted"
     steps, tokens = ordered(series[TOKENS])
@@ -221,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--logdir", action="append", required=True, type=Path, help="a run's log directory")
     parser.add_argument("--label", action="append", help="a name per --logdir (default: the directory name)")
     parser.add_argument("--output-dir", required=True, type=Path)
-    parser.add_argument("--model", choices=base_models(), default="deepseek", help="budget and step count")
+    parser.add_argument("--model", choices=sorted(TOKEN_BUDGETS), default="deepseek", help="budget and step count")
     parser.add_argument("--metric", action="append", default=[], help="also plot this logged metric (repeatable)")
     for field, default in vars(Thresholds()).items():
         parser.add_argument(f"--{field.replace('_', '-')}", type=type(default), default=default)

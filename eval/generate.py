@@ -3,7 +3,7 @@
     python -m eval.generate --model PATH_OR_ID --output-dir DIR [--benchmarks all|AIME24,...] [--backend vllm|hf]
 
 Reads the benchmark parquets written by `python -m data_prep.benchmarks` (`--data-dir`, default data/benchmarks).
-The published protocol (recipe/protocol.py: EVAL_PROMPT_TEMPLATE, EVAL_TEMPERATURE, EVAL_TOP_P, EVAL_MAX_NEW_TOKENS,
+The published protocol (eval/protocol.py: EVAL_PROMPT_TEMPLATE, EVAL_TEMPERATURE, EVAL_TOP_P, EVAL_MAX_NEW_TOKENS,
 EVAL_SAMPLES): the problem and the boxed-answer instruction as one user message through the model's chat template,
 sampled N times per problem.
 Sample k of every problem is drawn with seed `--seed + k`, recorded in the record, so a run is reproducible and any
@@ -24,11 +24,13 @@ import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from data_prep.files import output_problem
+from data_prep.protocol import parse_benchmarks
+from eval import protocol
 from eval.backends import HFBackend, Request, Sampling, VLLMBackend
-from eval.checkpoint import resolve_model
+from eval.checkpoints import resolve_model
 from eval.run_layout import RunLayout, SettingsMismatch, check_settings
 from eval.store import Appender, one_line_errors, read_records
-from recipe import protocol
+from reward.sources import BENCHMARKS
 
 
 def load_problems(data_dir: Path, name: str, limit: int | None = None) -> list[dict]:
@@ -91,8 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--benchmarks",
         default="all",
-        type=protocol.parse_benchmarks,
-        help=f"'all' or a comma-separated subset of {','.join(protocol.BENCHMARKS)}",
+        type=parse_benchmarks,
+        help=f"'all' or a comma-separated subset of {','.join(BENCHMARKS)}",
     )
     parser.add_argument("--backend", choices=["vllm", "hf"], default="vllm")
     parser.add_argument("--data-dir", type=Path, default=Path("data/benchmarks"))
@@ -130,7 +132,9 @@ def main(argv: list[str] | None = None) -> int:
             return 2
 
     try:
-        model = resolve_model(args.model, layout)  # a missing directory is named before transformers is imported
+        model = resolve_model(
+            args.model, layout.merged_model
+        )  # a missing directory is named before transformers is imported
         from transformers import AutoTokenizer
 
         tokenizer = AutoTokenizer.from_pretrained(model)

@@ -27,9 +27,10 @@ from data_prep.files import atomic_output
 from eval.coverage import PROTOCOL_SAMPLING, Coverage, coverages, describe_sampling
 from eval.curves import pass_at_k, per_problem
 from eval.plots import figure, save_png
+from eval.protocol import PUBLISHED, published_for
 from eval.run_layout import RunLayout
 from eval.store import one_line_errors, read_records
-from recipe.protocol import BENCHMARKS, PUBLISHED, published_for
+from reward.sources import BENCHMARKS
 
 KS = (1, 4, 8, 16, 32)
 
@@ -192,7 +193,8 @@ def main(argv: list[str] | None = None) -> int:
     if published and short:
         table += (
             f"\nn/c for {', '.join(short)}: fewer problems or samples than the published protocol "
-            "(recipe/protocol.py BENCHMARK_SIZES, EVAL_SAMPLES), so not the published benchmark score.\n"
+            "(data_prep/protocol.py BENCHMARK_SIZES, eval/protocol.py EVAL_SAMPLES), so not the published benchmark "
+            "score.\n"
         )
     if published and off:
         table += (

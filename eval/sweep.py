@@ -19,13 +19,14 @@ import sys
 from pathlib import Path
 
 from data_prep.files import atomic_output
+from data_prep.protocol import TRAIN_VALIDATION, parse_benchmarks
+from eval.checkpoints import saved_steps
 from eval.coverage import incomplete
 from eval.curves import per_problem
 from eval.plots import figure, save_png
+from eval.protocol import PUBLISHED
 from eval.run_layout import RunLayout
 from eval.store import read_records
-from recipe.protocol import PUBLISHED, TRAIN_VALIDATION, parse_benchmarks
-from recipe.tools.checkpoints import saved_steps
 
 
 def checkpoints(run_dir: Path) -> list[tuple[int, Path]]:

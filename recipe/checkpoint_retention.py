@@ -15,7 +15,7 @@ from pathlib import Path
 
 from verl.trainer.ppo.checkpoint_callback import CheckpointCallback
 
-from recipe.tools.checkpoints import STEP_DIR, actor_dir
+from eval.checkpoints import STEP_DIR, actor_dir
 
 
 class KeepNewestCheckpoints(CheckpointCallback):

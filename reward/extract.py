@@ -27,7 +27,7 @@ import re
 import sys
 from types import ModuleType
 
-from recipe.verl_files import verl_dir
+from reward.verl_files import verl_dir
 
 
 def _verl_module(name: str) -> ModuleType:

@@ -30,10 +30,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from recipe.protocol import BENCHMARKS, TRAIN_SOURCE
 from reward.extract import last_boxed_answer, strict_boxed_answer
 from reward.grading import grade_many
 from reward.math_equal import DEFAULT_TIMEOUT_S, math_equal, math_verify_score
+from reward.sources import BENCHMARKS, TRAIN_SOURCE
 
 VERIFIERS = ("strict", "lenient", "math_verify")
 logger = logging.getLogger(__name__)

@@ -146,7 +146,7 @@ def benchmark_cases(benchmarks_dir: Path) -> dict[str, list[tuple[str, str]]]:
     """{benchmark: [(response, ground truth as published, stripped)]} from the published benchmark files."""
     import pyarrow.parquet as pq
 
-    from recipe.protocol import BENCHMARKS
+    from reward.sources import BENCHMARKS
 
     cases = {}
     for name in BENCHMARKS:

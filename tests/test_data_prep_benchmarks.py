@@ -9,7 +9,8 @@ from conftest import verl_config
 from verl.trainer.ppo.utils import create_rl_dataset
 
 from data_prep.benchmarks import clean_ground_truth, main
-from recipe.protocol import BENCHMARKS, TRAIN_PROMPT_SUFFIX, TRAIN_VALIDATION
+from data_prep.protocol import TRAIN_PROMPT_SUFFIX, TRAIN_VALIDATION
+from reward.sources import BENCHMARKS
 
 EXPECTED_ROWS = {
     "AIME24": 30,

@@ -10,7 +10,7 @@ from conftest import verl_config
 from verl.trainer.ppo.utils import create_rl_dataset
 
 from data_prep.dapo_math import main
-from recipe.protocol import TRAIN_PROMPT_SUFFIX
+from data_prep.protocol import TRAIN_PROMPT_SUFFIX
 
 SUFFIX_BYTES = b"\n\nPlease reason step by step, and put your final answer within \\boxed{}."
 DAPO_INSTRUCTION = 'Solve it.\n\nRemember to put your answer on its own line after "Answer:".'

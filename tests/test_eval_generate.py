@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from eval import protocol
 from eval.generate import main as generate
 from eval.store import Appender, read_records
-from recipe import protocol
 
 
 def args(model, bench: Path, out: Path, *extra: str, backend: str = "hf") -> list[str]:

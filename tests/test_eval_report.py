@@ -6,8 +6,9 @@ import json
 
 import pytest
 
+from data_prep.protocol import BENCHMARK_SIZES
+from eval.protocol import EVAL_SAMPLES
 from eval.report import main, summarize
-from recipe.protocol import BENCHMARK_SIZES, EVAL_SAMPLES
 
 
 def grades(

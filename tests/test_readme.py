@@ -75,3 +75,42 @@ def test_every_folder_has_its_readme_and_the_readme_lists_them_all():
 def test_no_guide_carries_a_commit_hash_or_a_before_and_after(doc):
     text = (REPO / doc).read_text()
     assert not re.search(r"\b(landed main|this checkout beside|[Mm]easured at [0-9a-f]{7})\b", text), doc
+
+
+ROOMS = ("reward", "data_prep", "eval", "recipe")  # lowest first: a room imports only the rooms before it
+TEST_MODULES = {p.stem for p in (REPO / "tests").rglob("*.py")}
+
+
+def imported_top_levels(path) -> set[str]:
+    """The top-level names a Python file imports, at any depth (imports inside functions too)."""
+    import ast
+
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+@pytest.mark.parametrize("room", ROOMS[:-1])
+def test_no_room_imports_a_room_above_it(room):
+    """reward < data_prep < eval < recipe (README's tree says why): the published facts live in the room that owns
+    them, and recipe/ composes everything on top."""
+    above = set(ROOMS[ROOMS.index(room) + 1 :])
+    offenders = {
+        str(path.relative_to(REPO)): sorted(imported_top_levels(path) & above)
+        for path in (REPO / room).rglob("*.py")
+        if imported_top_levels(path) & above
+    }
+    assert offenders == {}
+
+
+def test_what_verl_loads_in_a_worker_never_imports_a_test_module():
+    """The modules the recipe's YAML names (losses, rewards, sampler, callbacks: loaded in Ray workers) and all they
+    import (recipe/tools/verl_recipe.py follows them, as its export does)."""
+    from recipe.tools.verl_recipe import exported_modules, module_file
+
+    for module in exported_modules():
+        assert not imported_top_levels(module_file(module)) & TEST_MODULES, module

@@ -141,8 +141,8 @@ def test_the_smoke_trains_it_through_verls_vllm_rollout_and_its_checkpoint_merge
         pytest.skip("no AVX-512 on this CPU: the 135M actor's bf16 update is too slow here")
     from transformers import AutoModelForCausalLM
 
+    from eval import checkpoints
     from recipe.smoke.run import parse_metrics
-    from recipe.tools import checkpoints
 
     lengths = [
         "data.max_prompt_length=128",

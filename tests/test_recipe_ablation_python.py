@@ -7,7 +7,7 @@ import torch
 from recipe.ablation.format_credit import compute_score as shaped
 from recipe.ablation.w_reinforce import LAMBDA, weighted_loss
 from recipe.policy_loss import compute_policy_loss_verl04
-from recipe.protocol import TRAIN_SOURCE
+from reward.sources import TRAIN_SOURCE
 
 
 class _Config:

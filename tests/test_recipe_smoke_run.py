@@ -12,8 +12,8 @@ import psutil
 import pytest
 from smoke_runs import logged_steps, ray_like_pids, smoke, smoke_command
 
+from eval.checkpoints import latest_step, saved_steps
 from recipe.smoke.run import parse_metrics, ray_temp_dir, run_processes
-from recipe.tools.checkpoints import latest_step, saved_steps
 
 REPO = Path(__file__).resolve().parents[1]
 

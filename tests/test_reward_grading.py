@@ -12,7 +12,6 @@ import pytest
 from conftest import REPO
 from grader_corpus import CONSTRUCTED, benchmark_cases
 
-from recipe.protocol import BENCHMARKS
 from reward.bounded import bounded_map
 from reward.extract import last_boxed_answer, published_boxed_answer
 from reward.grading import (
@@ -25,6 +24,7 @@ from reward.grading import (
     published_equivalent,
     published_ground_truth,
 )
+from reward.sources import BENCHMARKS
 
 VERDICTS = json.loads((REPO / "tests" / "data" / "published_grader_verdicts.json").read_text())
 

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from verl.utils.reward_score import math_dapo
 
-from recipe.protocol import BENCHMARKS
 from reward.score import compute_score
+from reward.sources import BENCHMARKS
 
 
 def strict(response: str, gt: str) -> dict:

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from recipe.protocol import TRAIN_SOURCE
 from reward.score import compute_score as recipe_score
+from reward.sources import TRAIN_SOURCE
 
 
 def compute_score(

@@ -55,12 +55,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from recipe.protocol import RECIPE_DIR, TRAIN_SOURCE
+from recipe.protocol import RECIPE_DIR
 from recipe.smoke import toy_task
 from recipe.smoke.cluster import JOIN_OVERRIDES, start_local_cluster
 from recipe.smoke.controls import CONTROLS
 from recipe.tools.compose import ablations
 from recipe.tools.lifecycle import die_with_parent, workdir_lock
+from reward.sources import TRAIN_SOURCE
 
 METRIC = re.compile(r"([\w/@.-]+):(-?[\d.]+(?:e[-+]?\d+)?|nan|inf)")
 STEP = re.compile(r"(?<![\w/])step:\d+ - ")

@@ -31,7 +31,7 @@ SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
 
 def _corpus() -> list[str]:
     # Enough text for BPE to learn the pieces the recipe's prompts and answers are made of.
-    from recipe.protocol import TRAIN_PROMPT_SUFFIX
+    from data_prep.protocol import TRAIN_PROMPT_SUFFIX
 
     words = [
         TRAIN_PROMPT_SUFFIX.strip(),

@@ -44,8 +44,9 @@ import pyarrow.parquet as pq
 from data_prep.benchmarks import convert
 from data_prep.dapo_math import prepare
 from data_prep.files import write_rows_atomic
+from data_prep.protocol import TRAIN_PROMPT_SUFFIX, TRAIN_VALIDATION
 from data_prep.schema import user_prompt, verl_row
-from recipe.protocol import TRAIN_PROMPT_SUFFIX, TRAIN_SOURCE, TRAIN_VALIDATION
+from reward.sources import TRAIN_SOURCE
 
 PROBLEMS = [(a, b) for a in range(10) for b in range(10)]
 HELD_OUT = sorted(random.Random(1234).sample(PROBLEMS, 20))  # never trained on by RL

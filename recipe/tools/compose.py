@@ -14,7 +14,7 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from recipe.protocol import RECIPE_DIR, base_models
-from recipe.verl_files import verl_dir
+from reward.verl_files import verl_dir
 
 CONFIG_NAME = "justrl"
 

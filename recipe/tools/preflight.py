@@ -11,7 +11,7 @@ recipe/tools/run_config.py; files, model, packages; torch only to count GPUs), s
 within seconds; then verl's own `validate_config` and every registered name the config selects
 (recipe/tools/extensions.py). A run whose checkpoints already reach `trainer.total_training_steps` is complete:
 nothing to do.
-Otherwise it prepares the checkpoint folder (recipe/tools/checkpoints.py): with `trainer.resume_mode=disable` (a
+Otherwise it prepares the checkpoint folder (eval/checkpoints.py): with `trainer.resume_mode=disable` (a
 fresh start) an earlier run's checkpoints are moved aside, never deleted; when a run resumes it says from where (the
 rotation of an earlier attempt's checkpoints happens after the next save: recipe/checkpoint_retention.py).
 
@@ -28,8 +28,9 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
-from recipe.tools import checkpoints, extensions, run_config
-from recipe.tools.checkpoints import human
+from eval import checkpoints
+from eval.checkpoints import human
+from recipe.tools import extensions, run_config
 from recipe.tools.compose import compose_recipe, validate_with_verl
 from recipe.tools.known_keys import composition_problem, unknown_key_problems
 

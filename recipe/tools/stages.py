@@ -43,7 +43,7 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from recipe.tools.checkpoints import actor_dir, latest_step, merge_actor
+from eval.checkpoints import actor_dir, latest_step, merge_actor
 from recipe.tools.lifecycle import die_with_parent
 
 STARTS = ("resume", "reset", "reference")

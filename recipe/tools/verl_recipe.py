@@ -35,10 +35,10 @@ from recipe.protocol import RECIPE_DIR, base_models
 from recipe.tools.compose import ablations as ablation_names
 
 REPO = RECIPE_DIR.parent
-PACKAGES = ("recipe", "reward")  # this repository's packages that exported code may import
+PACKAGES = ("recipe", "reward", "eval")  # this repository's packages that exported code may import
 YAML_DIRS = (".", "base_model", "ablation")
 NAME = "justrl"
-DOTTED = re.compile(r"\b(?:recipe|reward)(?:\.[A-Za-z_]\w*)+")
+DOTTED = re.compile(rf"\b(?:{'|'.join(PACKAGES)})(?:\.[A-Za-z_]\w*)+")
 
 
 def module_file(module: str) -> Path | None:

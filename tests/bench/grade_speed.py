@@ -24,8 +24,9 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from eval import grading
-from recipe.protocol import BENCHMARKS, EVAL_SAMPLES
+from eval.protocol import EVAL_SAMPLES
 from reward.bounded import bounded_map
+from reward.sources import BENCHMARKS
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "benchmarks"
 FILLER = "Let me think about this step by step, checking each case carefully. " * 95  # ~6.6 KB with the answer

@@ -65,8 +65,8 @@ def main() -> None:
 
     from transformers import AutoTokenizer
 
+    from eval import protocol
     from eval.backends import Sampling, generation_engine, visible_devices
-    from recipe import protocol
 
     model = args.model
     if model is None:

@@ -1,4 +1,4 @@
-"""recipe/tools/checkpoints.py and the launch preflight's checkpoint lines: resume point, retention, disk, fresh start.
+"""eval/checkpoints.py and the launch preflight's checkpoint lines: resume point, retention, disk, fresh start.
 
 The checkpoint folders here have verl's layout (`global_step_N/actor/model_world_size_1_rank_0.pt`, the tracker file);
 tests/test_recipe_smoke_run.py writes and resumes real ones through verl's trainer.
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from recipe.tools import checkpoints
+from eval import checkpoints
 from recipe.tools.compose import compose_recipe
 from recipe.tools.preflight import prepare_checkpoints
 

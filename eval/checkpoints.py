@@ -1,5 +1,7 @@
-"""A run's verl checkpoints: where training resumes from, what the kept ones cost on disk, and an actor merged into a
-Hugging Face model with verl's own merger. Used by the launch preflight, the stage runner and eval.
+"""A run's verl checkpoints: where training resumes from, what the kept ones cost on disk, an actor merged into a
+Hugging Face model with verl's own merger, and a checkpoint accepted wherever a model is expected (`resolve_model`).
+Used by eval, the launch preflight, the stage runner and the checkpoint rotation (which verl loads: so this module
+imports nothing of this repository's).
 
 verl writes `<trainer.default_local_dir>/global_step_N/{actor/,data.pt}` every `trainer.save_freq` steps and the
 newest N in `latest_checkpointed_iteration.txt`; `trainer.resume_mode=auto` (verl's default, the recipe's too)
@@ -17,11 +19,12 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 STEP_DIR = re.compile(r"global_step_(\d+)")
 # verl's tracker file (`verl.utils.checkpoint.checkpoint_manager.get_checkpoint_tracker_filename`), named here so that
-# the preflight need not import verl to read it (tests/test_recipe_tools_checkpoints.py checks it is verl's name)
+# the preflight need not import verl to read it (tests/test_eval_checkpoints.py checks it is verl's name)
 TRACKER = "latest_checkpointed_iteration.txt"
 # Bytes per parameter of one actor checkpoint by verl's `checkpoint.save_contents` (FSDP, AdamW, mixed precision):
 BYTES_PER_PARAM = {"model": 4, "optimizer": 8, "hf_model": 2}  # fp32 master weights; two fp32 moments; bf16 copy
@@ -115,3 +118,19 @@ def human(n: float, units: tuple[str, ...] = (" B", " kB", " MB", " GB", " TB"))
             return f"{n:.3g}{unit}"
         n /= 1000
     return f"{n:,.3g}{units[-1]}" if n < 1000 else f"{n:,.0f}{units[-1]}"
+
+
+def resolve_model(model: str, merged_dir: Callable[[Path], Path]) -> str:
+    """`model` itself (a hub id or Hugging Face directory), or the merged Hugging Face copy of a verl checkpoint, in
+    `merged_dir(checkpoint)` (eval.run_layout.RunLayout.merged_model).
+    A local path that does not exist, or holds neither, is a FileNotFoundError naming it."""
+    path = Path(model).expanduser()
+    if local_model_path(model):
+        if not path.is_dir():
+            raise FileNotFoundError(f"model directory {path} does not exist")
+        if actor_dir(path) is None and not (path / "config.json").is_file():
+            raise FileNotFoundError(f"{path} holds neither a Hugging Face model (config.json) nor a verl checkpoint")
+    shards = actor_dir(path) if path.is_dir() else None
+    if shards is None:
+        return model
+    return str(merge_actor(shards, merged_dir(path)))

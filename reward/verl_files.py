@@ -2,7 +2,7 @@
 
 `import verl` runs `verl/__init__.py`, which imports torch, Ray and transformers (6 s and more on a busy machine).
 Reading verl's packaged YAML (recipe/tools/compose.py) or its import-free answer-extraction modules
-(reward/extract.py) needs only their paths.
+(reward/extract.py) needs only their paths. Here, in the lowest room, so that both can use it.
 """
 
 from __future__ import annotations
