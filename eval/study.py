@@ -224,6 +224,8 @@ def plot(study: Path, runs: dict[str, dict[int, Run]], rng: np.random.Generator)
             ax.fill_between(xs, [bands[s][1] for s in xs], [bands[s][2] for s in xs], color=line.get_color(), alpha=0.2)
         ax.set_xlabel("step")
         ax.set_ylabel(label.replace("_", " "))
+        band = "95% interval (seeds, then problems)" if label == "val_acc" else "one standard deviation over seeds"
+        ax.set_title(f"{CURVES.get(label, 'held-out accuracy')}: mean over seeds, band: {band}", fontsize=9)
         ax.legend()
         save_png(fig, study / f"study_{label}.png")
         names.append(f"study_{label}.png")
