@@ -7,9 +7,12 @@
 # (DATA_DIR, NNODES, GPUS_PER_NODE, RAY_ADDRESS, WANDB_API_KEY) applies to each GPU run.
 set -euo pipefail
 args=()
-for arg in "$@"; do
-  if [[ -n "${prev_output:-}" ]]; then arg=$(realpath -m "$arg"); fi  # read from where the command is run
-  prev_output=; [[ "$arg" == --output ]] && prev_output=1
+output_next=
+for arg in "$@"; do  # --output DIR or --output=DIR, read from where the command is run
+  if [[ -n "$output_next" ]]; then arg=$(realpath -m "$arg"); fi
+  if [[ "$arg" == --output=* ]]; then arg="--output=$(realpath -m "${arg#--output=}")"; fi
+  output_next=
+  if [[ "$arg" == --output ]]; then output_next=1; fi
   args+=("$arg")
 done
 cd "$(dirname "$0")/.."

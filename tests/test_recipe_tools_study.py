@@ -15,10 +15,10 @@ from conftest import REPO
 from recipe.tools.study import all_runs, eval_command, main, plan, run_command, settle_manifest, write_manifest
 
 
-def study_sh(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    full_env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}", **(env or {})}
-    return subprocess.run(["bash", str(REPO / "launch" / "study.sh"), *args], capture_output=True, text=True,
-                          env=full_env, cwd="/")  # fmt: skip
+def study_sh(*args: str, cwd: Path | str = "/") -> subprocess.CompletedProcess:
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    return subprocess.run(["bash", str(REPO / "launch" / "study.sh"), *args], capture_output=True, text=True, env=env,
+                          cwd=cwd)  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -38,6 +38,13 @@ def test_bad_input_stops_in_one_line_before_any_run(tmp_path, args, says):
     assert out.returncode == 2 and says in out.stderr, out.stderr
     assert out.stderr.startswith("error: ") and out.stderr.count("\n") == 1
     assert not (tmp_path / "study").exists()  # nothing written, nothing run
+
+
+def test_a_relative_output_is_read_from_where_the_command_runs(tmp_path):
+    (tmp_path / "rel" / "checkpoints").mkdir(parents=True)  # refused, naming the folder it resolved
+    for args in (["--output", "rel"], ["--output=rel"]):
+        out = study_sh(*args, "--cpu", "recipe", cwd=tmp_path)
+        assert out.returncode == 2 and f"--output {tmp_path}/rel: holds runs of no study" in out.stderr, out.stderr
 
 
 def test_a_folder_holding_another_study_or_other_runs_is_refused(tmp_path, capsys):
