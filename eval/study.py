@@ -36,7 +36,7 @@ from statistics import NormalDist
 
 import numpy as np
 
-from eval.dynamics import ENTROPY, LENGTH, REWARD, VAL_ACC, read_tensorboard
+from eval.dynamics import ENTROPY, LENGTH, REWARD, read_tensorboard
 from eval.plots import figure, save_png
 from eval.store import read_records
 
@@ -101,10 +101,7 @@ def read_run(study: Path, manifest: dict, name: str) -> Run | None:
     steps = series.get(REWARD, {})
     if not steps or max(steps) < manifest["steps"] or manifest["steps"] not in verdicts:
         return None
-    curves = {label: series.get(key, {}) for label, key in CURVES.items()}
-    held_out = [v for k, v in series.items() if VAL_ACC.fullmatch(k)]
-    curves["val_acc"] = held_out[0] if held_out else {}
-    return Run(name, curves, verdicts)
+    return Run(name, {label: series.get(key, {}) for label, key in CURVES.items()}, verdicts)
 
 
 def arm_means(runs: list[Run], step: int, rng: np.random.Generator, draws: int = DRAWS) -> np.ndarray:
@@ -166,12 +163,13 @@ def analyse(manifest: dict, runs: dict[str, dict[int, Run]], seed: int = 0) -> d
                 "val_acc_before": float(run.accuracy(first).mean()),
                 "val_acc_after": float(run.accuracy(last).mean()),
             }
-    done = [arm for arm in manifest["runs"] if runs.get(arm)]
-    bands = {arm: val_bands(list(runs[arm].values()), rng) for arm in done}
-    if not done:
+    base, *others = manifest["runs"]
+    if not runs.get(base):  # the others are compared with the first arm only
+        result["note"] = f"the first arm, {base}, has no finished run yet: nothing to compare with"
         return result
-    base = done[0]
-    for arm in done[1:]:
+    done = [arm for arm in others if runs.get(arm)]
+    bands = {arm: val_bands(list(runs[arm].values()), rng) for arm in [base, *done]}
+    for arm in done:
         a, b = list(runs[base].values()), list(runs[arm].values())
         finals_a = [float(r.accuracy(last).mean()) for r in a]
         finals_b = [float(r.accuracy(last).mean()) for r in b]
@@ -236,6 +234,8 @@ def markdown(result: dict, pngs: list[str]) -> str:
     lines = [f"# Study: {result['task']}, {result['steps']} steps", ""]
     if result["missing"]:
         lines += [f"Missing (not finished): {', '.join(result['missing'])}.", ""]
+    if result.get("note"):
+        lines += [result["note"] + ".", ""]
     lines += ["| arm | seed | run | held-out accuracy before | after |", "|---|---|---|---|---|"]
     for arm, info in result["arms"].items():
         for s, r in info["seeds"].items():
@@ -292,6 +292,8 @@ def main(argv: list[str] | None = None) -> int:
     for name, text in (("study.json", json.dumps(result, indent=1) + "\n"), ("study.md", markdown(result, pngs))):
         with atomic_output(args.input_dir / name) as tmp:
             Path(tmp).write_text(text)
+    if result.get("note"):
+        print(f"study: {result['note']}")
     for c in result["comparisons"]:
         interval = f"ci95=[{c['ci95'][0]:+.3f}, {c['ci95'][1]:+.3f}]" if c["ci95"] else c["note"]
         print(

@@ -124,6 +124,14 @@ def test_a_partial_study_names_the_runs_not_finished(tmp_path, capsys):
     assert f"not finished, left out: {missing}" in capsys.readouterr().out
 
 
+def test_nothing_is_compared_before_the_first_arm_has_a_finished_run(tmp_path, capsys):
+    manifest = make_study(tmp_path, {"recipe": [], "control-random": [learning(0.0)] * 2}, [1, 2])
+    assert main(["--input-dir", str(tmp_path)]) == 0
+    result = json.loads((tmp_path / "study.json").read_text())
+    assert result["comparisons"] == [] and "the first arm, recipe, has no finished run yet" in result["note"]
+    assert set(result["missing"]) == set(manifest["runs"]["recipe"].values())
+
+
 def test_a_folder_without_a_study_is_one_line(tmp_path, capsys):
     assert main(["--input-dir", str(tmp_path)]) == 2
     assert capsys.readouterr().err.strip().count("\n") == 0
