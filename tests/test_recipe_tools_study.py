@@ -31,6 +31,7 @@ def study_sh(*args: str, cwd: Path | str = "/") -> subprocess.CompletedProcess:
         (["recipe", "control-random"], "controls belong to the CPU task: add --cpu"),
         (["--cpu", "--task", "sums", "recipe"], "--task sums: unknown; known: carry, format"),
         (["--cpu"], "name at least one arm"),
+        (["--cpu", "--slurm", "recipe"], "--slurm runs GPU studies; a CPU study runs here"),
     ],
 )
 def test_bad_input_stops_in_one_line_before_any_run(tmp_path, args, says):

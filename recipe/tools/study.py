@@ -248,6 +248,9 @@ def main(argv: list[str] | None = None) -> int:
         if not args.arms:
             raise StudyError("name at least one arm, the first the baseline: e.g. recipe kl_loss")
         seeds = parse_seeds(args.seeds)
+        if args.cpu and args.slurm:
+            raise StudyError("--slurm runs GPU studies; a CPU study runs here, one run after another (its runs share "
+                             "one WORKDIR, which one run a time may use)")  # fmt: skip
         from recipe.smoke.toy_task import TASKS
 
         if args.cpu and args.task not in TASKS:
