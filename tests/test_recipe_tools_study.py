@@ -1,6 +1,6 @@
-"""launch/study.sh (recipe/tools/study.py): bad input stops in one line before any run; each GPU run is the launch
-scripts' own command, named as the study expects; a study folder is one study. The CPU study itself runs in the
-trainer lane (tests/test_recipe_smoke_learn.py)."""
+"""launch/study.sh (recipe/tools/study.py): bad input stops in one line before any run (in process here, through the
+script for a relative folder); each GPU run is the launch scripts' own command, named as the study expects; a study
+folder is one study. The CPU study itself runs in the trainer lane (tests/test_recipe_smoke_learn.py)."""
 
 from __future__ import annotations
 
@@ -34,18 +34,19 @@ def study_sh(*args: str, cwd: Path | str = "/") -> subprocess.CompletedProcess:
         (["--cpu", "--slurm", "recipe"], "--slurm runs GPU studies; a CPU study runs here"),
     ],
 )
-def test_bad_input_stops_in_one_line_before_any_run(tmp_path, args, says):
-    out = study_sh("--output", str(tmp_path / "study"), *args)
-    assert out.returncode == 2 and says in out.stderr, out.stderr
-    assert out.stderr.startswith("error: ") and out.stderr.count("\n") == 1
+def test_bad_input_stops_in_one_line_before_any_run(tmp_path, args, says, capsys):
+    assert main(["--output", str(tmp_path / "study"), *args]) == 2
+    err = capsys.readouterr().err
+    assert says in err and err.startswith("error: ") and err.count("\n") == 1, err
     assert not (tmp_path / "study").exists()  # nothing written, nothing run
 
 
 def test_a_relative_output_is_read_from_where_the_command_runs(tmp_path):
-    (tmp_path / "rel" / "checkpoints").mkdir(parents=True)  # refused, naming the folder it resolved
+    (tmp_path / "rel" / "checkpoints").mkdir(parents=True)  # refused in one line, naming the folder it resolved
     for args in (["--output", "rel"], ["--output=rel"]):
         out = study_sh(*args, "--cpu", "recipe", cwd=tmp_path)
-        assert out.returncode == 2 and f"--output {tmp_path}/rel: holds runs of no study" in out.stderr, out.stderr
+        assert out.returncode == 2 and out.stderr.count("\n") == 1, out.stderr
+        assert f"--output {tmp_path}/rel: holds runs of no study" in out.stderr
 
 
 def test_a_folder_holding_another_study_or_other_runs_is_refused(tmp_path, capsys):
