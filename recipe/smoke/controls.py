@@ -21,6 +21,16 @@ from typing import Any
 from reward.score import compute_score as recipe_score
 
 CONTROLS = ("constant", "random")
+
+
+def control_overrides(control: str) -> list[str]:
+    """The Hydra overrides that train on the control `control` (the wiring above)."""
+    return [
+        "reward.custom_reward_function.path=pkg://recipe.smoke.controls",
+        f"+reward.custom_reward_function.reward_kwargs.control={control}",
+    ]
+
+
 _draws = random.SystemRandom()  # independent of the response, the call order and every seed in the run
 
 

@@ -58,8 +58,8 @@ from pathlib import Path
 from recipe.protocol import RECIPE_DIR
 from recipe.smoke import toy_task
 from recipe.smoke.cluster import JOIN_OVERRIDES, start_local_cluster
-from recipe.smoke.controls import CONTROLS
-from recipe.tools.compose import ablations
+from recipe.smoke.controls import CONTROLS, control_overrides
+from recipe.tools.compose import ablations, unknown_ablations
 from recipe.tools.lifecycle import die_with_parent, workdir_lock
 from reward.sources import TRAIN_SOURCE
 
@@ -173,10 +173,7 @@ def learn_overrides(workdir: Path, control: str | None, seed: int | None) -> lis
     overrides = [f"trainer.rollout_data_dir={workdir / 'rollouts'}/${{trainer.experiment_name}}",
                  f"trainer.validation_data_dir={workdir / 'validation'}/${{trainer.experiment_name}}"]  # fmt: skip
     if control:
-        overrides += [
-            "reward.custom_reward_function.path=pkg://recipe.smoke.controls",
-            f"+reward.custom_reward_function.reward_kwargs.control={control}",
-        ]
+        overrides += control_overrides(control)
     if seed is not None:  # the data order, the mini-batch order and the rollout's sampling
         overrides.append(f"justrl.seed={seed}")
     return overrides
@@ -186,11 +183,10 @@ def ablation_overrides(ablation: str | None) -> list[str]:
     """`--ablation NAME` or `NAME+NAME`: the Hydra override selecting them (a ValueError naming an unknown one)."""
     if not ablation:
         return []
-    names = ablation.split("+")
-    unknown = [name for name in names if name not in ablations()]
+    unknown = unknown_ablations(ablation)
     if unknown:
         raise ValueError(f"--ablation {ablation}: unknown {', '.join(unknown)}; known: {', '.join(ablations())}")
-    return [f"+ablation@_global_=[{','.join(names)}]"]
+    return [f"+ablation@_global_=[{ablation.replace('+', ',')}]"]
 
 
 def run(

@@ -24,6 +24,12 @@ def ablations() -> list[str]:
     return sorted(p.stem for p in (RECIPE_DIR / "ablation").glob("*.yaml"))
 
 
+def unknown_ablations(names: str) -> list[str]:
+    """The names of `NAME` or `NAME+NAME` that are not ablations of recipe/ablation/."""
+    known = ablations()
+    return [name for name in names.split("+") if name not in known]
+
+
 def recipe_overrides(base_model: str = "deepseek", ablation: str | None = None) -> list[str]:
     """The Hydra overrides that pick a model overlay and, optionally, an ablation."""
     if base_model not in base_models():

@@ -35,7 +35,7 @@ from pathlib import Path
 
 from recipe.protocol import RECIPE_DIR, base_models, training_steps
 from recipe.tools import identity
-from recipe.tools.compose import ablations
+from recipe.tools.compose import ablations, unknown_ablations
 
 REPO = RECIPE_DIR.parent
 CONTROL = "control-"
@@ -58,7 +58,8 @@ def parse_seeds(text: str) -> list[int]:
 
 def arm_overrides(arm: str, cpu: bool) -> list[str]:
     """The Hydra overrides an arm adds to the recipe (for its run's name), checking it is a known arm."""
-    from recipe.smoke.controls import CONTROLS
+    from recipe.smoke.controls import CONTROLS, control_overrides
+    from recipe.smoke.run import ablation_overrides
 
     if arm == "recipe":
         return []
@@ -67,17 +68,14 @@ def arm_overrides(arm: str, cpu: bool) -> list[str]:
         if not cpu or control not in CONTROLS:
             where = "" if cpu else " (controls belong to the CPU task: add --cpu)"
             raise StudyError(f"arm {arm}: unknown control{where}; known: {', '.join(CONTROL + c for c in CONTROLS)}")
-        return [
-            "reward.custom_reward_function.path=pkg://recipe.smoke.controls",
-            f"+reward.custom_reward_function.reward_kwargs.control={control}",
-        ]
-    unknown = [name for name in arm.split("+") if name not in ablations()]
+        return control_overrides(control)
+    unknown = unknown_ablations(arm)
     if unknown:
         raise StudyError(
             f"arm {arm}: unknown {', '.join(unknown)}; an arm is recipe, an ablation ({', '.join(ablations())}), "
             "NAME+NAME, or on the CPU task control-random / control-constant"
         )
-    return [f"+ablation@_global_=[{','.join(arm.split('+'))}]"]
+    return ablation_overrides(arm)
 
 
 def plan(arms: list[str], seeds: list[int], cpu: bool, task: str, model: str) -> dict:
