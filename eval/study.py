@@ -145,9 +145,17 @@ def seeds_needed(finals_a: list[float], finals_b: list[float], diff: float) -> i
     return max(2, math.ceil(2 * (Z_TWO_SIDED_5 + Z_POWER_80) ** 2 * pooled / diff**2))
 
 
-def analyse(manifest: dict, runs: dict[str, dict[int, Run]], seed: int = 0) -> dict:
-    """study.json's content from the finished runs {arm: {seed: Run}}."""
+def held_out_bands(runs: dict[str, dict[int, Run]], seed: int = 0) -> dict[str, dict[int, tuple[float, float, float]]]:
+    """{arm: val_bands} of every arm with a finished run: what the separation step reads and study_val_acc.png shows."""
     rng = np.random.default_rng(seed)
+    return {arm: val_bands(list(members.values()), rng) for arm, members in runs.items() if members}
+
+
+def analyse(manifest: dict, runs: dict[str, dict[int, Run]], seed: int = 0, bands: dict | None = None) -> dict:
+    """study.json's content from the finished runs {arm: {seed: Run}} (and their `held_out_bands`, computed if not
+    given)."""
+    rng = np.random.default_rng(seed)
+    bands = held_out_bands(runs, seed) if bands is None else bands
     last = manifest["steps"]
     result = {"task": manifest["task"], "steps": last, "arms": {}, "comparisons": [], "missing": []}
     for arm, seeds in manifest["runs"].items():
@@ -168,7 +176,6 @@ def analyse(manifest: dict, runs: dict[str, dict[int, Run]], seed: int = 0) -> d
         result["note"] = f"the first arm, {base}, has no finished run yet: nothing to compare with"
         return result
     done = [arm for arm in others if runs.get(arm)]
-    bands = {arm: val_bands(list(runs[arm].values()), rng) for arm in [base, *done]}
     for arm in done:
         a, b = list(runs[base].values()), list(runs[arm].values())
         finals_a = [float(r.accuracy(last).mean()) for r in a]
@@ -205,7 +212,7 @@ def val_bands(runs: list[Run], rng: np.random.Generator) -> dict[int, tuple[floa
     return bands
 
 
-def plot(study: Path, runs: dict[str, dict[int, Run]], rng: np.random.Generator) -> list[str]:
+def plot(study: Path, runs: dict[str, dict[int, Run]], held_out: dict) -> list[str]:
     """study_<metric>.png for each curve and the held-out accuracy; returns the file names."""
     names = []
     for label in [*CURVES, "val_acc"]:
@@ -213,7 +220,7 @@ def plot(study: Path, runs: dict[str, dict[int, Run]], rng: np.random.Generator)
         for arm, seeds in runs.items():
             members = list(seeds.values())
             if label == "val_acc":
-                bands = val_bands(members, rng)
+                bands = held_out[arm]
             else:
                 steps = set.intersection(*(set(r.curves[label]) for r in members))
                 bands = {s: sd_band([r.curves[label][s] for r in members]) for s in sorted(steps)}
@@ -282,13 +289,14 @@ def main(argv: list[str] | None = None) -> int:
             run = read_run(args.input_dir, manifest, name)
             if run is not None:
                 runs.setdefault(arm, {})[int(s)] = run
-    result = analyse(manifest, runs)
+    bands = held_out_bands(runs)
+    result = analyse(manifest, runs, bands=bands)
     if result["missing"]:
         print(f"study: {len(result['missing'])} run(s) not finished, left out: {', '.join(result['missing'])}")
     if not runs:
         print("study: no finished run yet; nothing to compare", file=sys.stderr)
         return 1
-    pngs = plot(args.input_dir, runs, np.random.default_rng(1))
+    pngs = plot(args.input_dir, runs, bands)
     for name, text in (("study.json", json.dumps(result, indent=1) + "\n"), ("study.md", markdown(result, pngs))):
         with atomic_output(args.input_dir / name) as tmp:
             Path(tmp).write_text(text)
