@@ -93,6 +93,21 @@ def test_stop_ray_finds_a_worker_that_lost_its_parent(tmp_path):
     assert stop_ray(marker) == 0
 
 
+def test_a_step_saved_but_never_logged_counts_in_the_run_and_is_named(capsys):
+    """verl saves a step's checkpoint before it logs the step; an attempt killed in between leaves a run of 4 steps
+    whose logs hold 3: the closing line counts the run's steps and the line before it names the missing one."""
+    from recipe.smoke.run import summarize
+
+    step = {"actor/grad_norm": 0.5, "critic/score/mean": 0.0, "critic/score/min": -1.0, "critic/score/max": 1.0}
+    identity = {"loss": "verl04_token_mean", "reward": "r"}
+    assert summarize({1: step, 3: step, 4: step}, identity, 0, 1.0, world_size=1, complete=True) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("smoke: step(s) 2 of the run are not in its TensorBoard logs")
+    assert lines[1].startswith("smoke: 4 steps, score_mean=0.000, grad_norm=0.5, world_size=1")
+    summarize({1: step, 2: step}, identity, 0, 1.0, world_size=1, complete=True)
+    assert capsys.readouterr().out.startswith("smoke: 2 steps, ")
+
+
 def test_no_ray_process_outlives_the_run(smoke_run):
     _, workdir, before = smoke_run
     assert ray_like_pids(str(workdir)) - before == set()
@@ -257,6 +272,8 @@ def test_a_stage_list_killed_after_its_first_checkpoint_resumes_where_it_stopped
         # verl's training loop runs in a Ray actor, which may finish step 2 and save it after its driver died (seen
         # on a busy machine); the rerun stopped it first, then found stage 1 complete
         assert "preflight" not in first
+        # and may have saved it before it logged it: the run has 4 steps all the same, the missing log is named
+        assert "\nsmoke: step(s) 2 of the run are not in its TensorBoard logs" in second or "step(s)" not in second
     else:
         assert f"stages: stage 1/2 short: steps 2..2 in {run_dir}, resume" in first
         assert f"preflight: resuming from {run_dir}/global_step_1 (step 1 of 2)" in first

@@ -15,7 +15,8 @@
    `<workdir>/tensorboard_log/justrl/<experiment>`.
 3. Prints verl's per-step metrics as they come, then one line:
    `smoke: <steps> steps, score_mean=<x>, grad_norm=<y>, world_size=<ranks>, loss=<mode>, reward=<function>` (every
-   step of the run, over all its attempts); exit 0 only if every step ran. Ray and every process it started are
+   step of the run, over all its attempts; a step a killed attempt saved but never logged is named on a line before it);
+   exit 0 only if every step ran. Ray and every process it started are
    stopped afterwards, on success and on failure.
 
 `--learn` is the run that shows the recipe learning (recipe/smoke/learn.yaml, which sets its step count): GRPO steps of
@@ -394,8 +395,12 @@ def summarize(
     lows, highs = {s["critic/score/min"] for s in steps.values()}, {s["critic/score/max"] for s in steps.values()}
     if not complete:
         print(f"smoke: training scores in [{min(lows):g}, {max(highs):g}], {seconds:.0f} s wall")
+    unlogged = sorted(set(range(1, max(steps) + 1)) - set(steps))
+    if unlogged:  # verl saves a step's checkpoint before it logs the step: a kill in between keeps the one, not the other
+        print(f"smoke: step(s) {', '.join(map(str, unlogged))} of the run are not in its TensorBoard logs (an attempt "
+              "killed after saving them, before logging them); the figures below are of the logged steps")  # fmt: skip
     print(
-        f"smoke: {len(steps)} steps, score_mean={score:.3f}, grad_norm={grad:.4g}, world_size={world_size}, "
+        f"smoke: {max(steps)} steps, score_mean={score:.3f}, grad_norm={grad:.4g}, world_size={world_size}, "
         f"loss={identity['loss']}, reward={identity['reward']}"
     )
     return 0
