@@ -80,9 +80,18 @@ def test_sigkill_then_resume_loses_and_duplicates_nothing(tiny_model_dir, bench_
         assert responses(resumed, name) == responses(reference, name)  # a sample depends only on prompt and seed
 
 
+def as_at_a_terminal() -> None:
+    """The child's Ctrl-C as a terminal delivers it, whatever this process inherited: a script started in the
+    background (`cmd &` without job control, as CI may be) ignores SIGINT, and so would every process it starts."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 def test_ctrl_c_during_generation_is_one_line_and_keeps_what_was_written(tiny_model_dir, bench_dir, tmp_path):
     command = [sys.executable, "-m", "eval.generate", *args(tiny_model_dir, bench_dir, tmp_path, "--n", "8")]
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=as_at_a_terminal
+    )
     target = tmp_path / "generations" / "AIME24.jsonl"
     while proc.poll() is None and (not target.exists() or len(target.read_bytes().splitlines()) < 5):
         time.sleep(0.05)
