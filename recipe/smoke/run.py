@@ -396,7 +396,7 @@ def summarize(
     if not complete:
         print(f"smoke: training scores in [{min(lows):g}, {max(highs):g}], {seconds:.0f} s wall")
     unlogged = sorted(set(range(1, max(steps) + 1)) - set(steps))
-    if unlogged:  # verl saves a step's checkpoint before it logs the step: a kill in between keeps the one, not the other
+    if unlogged:  # verl saves a step before it logs it: a kill in between keeps the checkpoint, not the log
         print(f"smoke: step(s) {', '.join(map(str, unlogged))} of the run are not in its TensorBoard logs (an attempt "
               "killed after saving them, before logging them); the figures below are of the logged steps")  # fmt: skip
     print(
