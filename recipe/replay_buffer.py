@@ -20,7 +20,10 @@ It also logs what the reward returned beside its score as training metrics: verl
 function's result (`reward_extra_info`) with each trajectory, and logs them for validation only. After sampling a
 training batch this class reads them back for the batch's trajectories and adds `training/reward/<key>/mean` for each
 numeric one (booleans as 0/1): the strict verifier's `acc`, and a shaped reward's raw and shaped scores
-(recipe/ablation/format_credit.py), so that an ablation of the reward shows in the training curves.
+(recipe/ablation/format_credit.py), so that an ablation of the reward shows in the training curves. With group
+filtering on (recipe/ablation/dynamic_sampling.yaml), `training/filter_groups/evicted_samples` is logged every step,
+0 when no group was dropped: verl logs it only for steps that dropped one, so a run whose groups all carried signal
+showed no sign that the filter was on.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ import transfer_queue as tq
 from verl.trainer.ppo.v1.replay_buffer import ReplayBuffer
 
 REWARD_METRIC = "training/reward/{key}/mean"
+FILTERED = "training/filter_groups/evicted_samples"  # verl's key for the groups the filter dropped
 
 
 def reward_info_metrics(extra_fields: list) -> dict[str, float]:
@@ -87,6 +91,8 @@ class BackoffReplayBuffer(ReplayBuffer):
         if partition_id == "train" and stored:
             data = tq.kv_batch_get(keys=stored, partition_id=partition_id, select_fields=["extra_fields"])
             metrics = {**metrics, **reward_info_metrics(list(data["extra_fields"]))}
+        if partition_id == "train" and self.filter_groups_metric is not None:
+            metrics = {FILTERED: 0, **metrics}  # the filter's count every step, 0 when it dropped nothing
         return batch, metrics
 
     def _wait_for_next_poll(self, partition_id: str, last_debug_time: float) -> float:

@@ -326,7 +326,8 @@ def test_questas_stages_train_on_their_hints_and_the_second_starts_from_the_merg
 INGREDIENTS = {
     "kl_loss": ["timing_s/ref:", "actor/kl_loss:", "actor/kl_coef:0.001"],  # the reference model ran, KL in the loss
     "entropy_bonus": ["actor/entropy_loss:"],  # computed for the loss only when entropy_coeff != 0
-    "dynamic_sampling": ["training/filter_groups/evicted_samples:"],  # all-equal groups were dropped and refilled
+    # dropped all-equal groups, counted every step (recipe/replay_buffer.py); verl logs it only when it drops one
+    "dynamic_sampling": ["training/filter_groups/evicted_samples:"],
     "brorl": ["training/filter_groups/evicted_samples:", "'lr': 8e-06"],  # its sizes give way to the smoke's
     "prorl": ["actor/kl_loss:", "'clip_ratio_high': 0.4", "'temperature': 1.2"],  # ProRL v1's overlay
     "tis": ["rollout_corr/rollout_is_mean:"],  # importance weights against the rollout's log-probs
