@@ -16,8 +16,7 @@
 3. Prints verl's per-step metrics as they come, then one line:
    `smoke: <steps> steps, score_mean=<x>, grad_norm=<y>, world_size=<ranks>, loss=<mode>, reward=<function>` (every
    step of the run, over all its attempts; a step a killed attempt saved but never logged is named on a line before it);
-   exit 0 only if every step ran. Ray and every process it started are
-   stopped afterwards, on success and on failure.
+   exit 0 only if every step ran. Ray and every process it started are stopped afterwards, on success and on failure.
 
 `--learn` is the run that shows the recipe learning (recipe/smoke/learn.yaml, which sets its step count): GRPO steps of
 8 prompts x 8 samples on two ranks, validated on 20 held-out problems before training and every 10 steps, ending with
