@@ -17,8 +17,10 @@ finished yet are named as missing and left out, so it runs on a partial study. W
     bootstrap (10,000 draws): each draw resamples an arm's seeds with replacement, then within each drawn seed the
     held-out problems with replacement, so the interval carries both the seed-to-seed and the problem-to-problem
     noise. With one seed in an arm there is no seed noise to resample, and no interval is drawn;
-  - `separation_step`: the first validated step from which the two arms' held-out accuracy bands stay apart, in the
-    same direction, to the last step (null: not separated);
+  - `separation_step`: the first validated step from which the difference's 95% interval (the same bootstrap, at
+    each step both arms validated) excludes 0, on the same side, to the last step, where it is `ci95` (null: not
+    separated, or one seed). The arms' own bands in study_val_acc.png may overlap where the difference is separated:
+    two 95% intervals that overlap do not make a difference that is noise;
   - `seeds_needed`: seeds per arm to detect a difference of the observed size at 80% power and a two-sided 5% level,
     `n = 2 (z_0.975 + z_0.8)^2 s^2 / diff^2` (rounded up, at least 2), `s^2` the two arms' pooled seed-to-seed variance
     of the final held-out accuracy (a normal approximation: with 2-3 seeds, `s` is itself uncertain).
@@ -121,18 +123,29 @@ def sd_band(values: list[float]) -> tuple[float, float, float]:
     return mean, mean - sd, mean + sd
 
 
-def separation_step(bands_a: dict[int, tuple], bands_b: dict[int, tuple]) -> int | None:
-    """The first step from which band b stays above band a, or below it, at every later common step; None if never."""
-    steps = sorted(set(bands_a) & set(bands_b))
-    first = None
-    for direction in (1, -1):
-        apart = [(bands_b[s][1] > bands_a[s][2]) if direction > 0 else (bands_b[s][2] < bands_a[s][1]) for s in steps]
-        if apart and apart[-1]:
-            i = len(apart)
-            while i > 0 and apart[i - 1]:
-                i -= 1
-            first = steps[i]
-    return first
+def difference_intervals(a: list[Run], b: list[Run], rng: np.random.Generator) -> dict[int, tuple[float, float]]:
+    """{step: (low, high)}, the 95% interval of b's held-out accuracy minus a's by the hierarchical bootstrap, at each
+    step every run of both arms validated."""
+    steps = set.intersection(*(set(r.verdicts) for r in a + b))
+    intervals = {}
+    for step in sorted(steps):
+        draws = arm_means(b, step, rng) - arm_means(a, step, rng)
+        low, high = (float(x) for x in np.percentile(draws, [2.5, 97.5]))
+        intervals[step] = (low, high)
+    return intervals
+
+
+def separation_step(intervals: dict[int, tuple[float, float]]) -> int | None:
+    """The first step from which the difference's interval excludes 0, on the side of the last step's, at every later
+    step; None where the last step's includes 0."""
+    steps = sorted(intervals)
+    side = [1 if intervals[s][0] > 0 else -1 if intervals[s][1] < 0 else 0 for s in steps]
+    if not steps or side[-1] == 0:
+        return None
+    i = len(steps)
+    while i > 0 and side[i - 1] == side[-1]:
+        i -= 1
+    return steps[i]
 
 
 def seeds_needed(finals_a: list[float], finals_b: list[float], diff: float) -> int | None:
@@ -145,17 +158,9 @@ def seeds_needed(finals_a: list[float], finals_b: list[float], diff: float) -> i
     return max(2, math.ceil(2 * (Z_TWO_SIDED_5 + Z_POWER_80) ** 2 * pooled / diff**2))
 
 
-def held_out_bands(runs: dict[str, dict[int, Run]], seed: int = 0) -> dict[str, dict[int, tuple[float, float, float]]]:
-    """{arm: val_bands} of every arm with a finished run: what the separation step reads and study_val_acc.png shows."""
+def analyse(manifest: dict, runs: dict[str, dict[int, Run]], seed: int = 0) -> dict:
+    """study.json's content from the finished runs {arm: {seed: Run}}."""
     rng = np.random.default_rng(seed)
-    return {arm: val_bands(list(members.values()), rng) for arm, members in runs.items() if members}
-
-
-def analyse(manifest: dict, runs: dict[str, dict[int, Run]], seed: int = 0, bands: dict | None = None) -> dict:
-    """study.json's content from the finished runs {arm: {seed: Run}} (and their `held_out_bands`, computed if not
-    given)."""
-    rng = np.random.default_rng(seed)
-    bands = held_out_bands(runs, seed) if bands is None else bands
     last = manifest["steps"]
     result = {"task": manifest["task"], "steps": last, "arms": {}, "comparisons": [], "missing": []}
     for arm, seeds in manifest["runs"].items():
@@ -187,16 +192,18 @@ def analyse(manifest: dict, runs: dict[str, dict[int, Run]], seed: int = 0, band
             "diff": diff,
             "ci95": None,
             "excludes_zero": None,
-            "separation_step": separation_step(bands[base], bands[arm]),
+            "separation_step": None,
             "seeds_needed": seeds_needed(finals_a, finals_b, diff),
         }
         if len(a) < 2 or len(b) < 2:
             single = base if len(a) < 2 else arm
             comparison["note"] = f"one seed in {single}: no interval can be drawn (it needs the seed-to-seed noise)"
         else:
-            draws = arm_means(b, last, rng) - arm_means(a, last, rng)
-            low, high = (float(x) for x in np.percentile(draws, [2.5, 97.5]))
-            comparison.update(ci95=[low, high], excludes_zero=low > 0 or high < 0)
+            intervals = difference_intervals(a, b, rng)
+            low, high = intervals[last]
+            comparison.update(
+                ci95=[low, high], excludes_zero=low > 0 or high < 0, separation_step=separation_step(intervals)
+            )
         result["comparisons"].append(comparison)
     return result
 
@@ -212,15 +219,16 @@ def val_bands(runs: list[Run], rng: np.random.Generator) -> dict[int, tuple[floa
     return bands
 
 
-def plot(study: Path, runs: dict[str, dict[int, Run]], held_out: dict) -> list[str]:
+def plot(study: Path, runs: dict[str, dict[int, Run]], seed: int = 0) -> list[str]:
     """study_<metric>.png for each curve and the held-out accuracy; returns the file names."""
+    rng = np.random.default_rng(seed)
     names = []
     for label in [*CURVES, "val_acc"]:
         fig, ax = figure()
         for arm, seeds in runs.items():
             members = list(seeds.values())
             if label == "val_acc":
-                bands = held_out[arm]
+                bands = val_bands(members, rng)
             else:
                 steps = set.intersection(*(set(r.curves[label]) for r in members))
                 bands = {s: sd_band([r.curves[label][s] for r in members]) for s in sorted(steps)}
@@ -259,7 +267,11 @@ def markdown(result: dict, pngs: list[str]) -> str:
             else c["note"]
         )
         separated = (
-            c["separation_step"] if c["separation_step"] is not None else f"not separated in {result['steps']} steps"
+            "-"
+            if c["ci95"] is None
+            else c["separation_step"]
+            if c["separation_step"] is not None
+            else f"not separated in {result['steps']} steps"
         )
         needed = c["seeds_needed"] if c["seeds_needed"] is not None else "-"
         lines.append(f"| {c['b']} vs {c['a']} | {c['diff']:+.3f} | {interval} | {separated} | {needed} |")
@@ -289,14 +301,13 @@ def main(argv: list[str] | None = None) -> int:
             run = read_run(args.input_dir, manifest, name)
             if run is not None:
                 runs.setdefault(arm, {})[int(s)] = run
-    bands = held_out_bands(runs)
-    result = analyse(manifest, runs, bands=bands)
+    result = analyse(manifest, runs)
     if result["missing"]:
         print(f"study: {len(result['missing'])} run(s) not finished, left out: {', '.join(result['missing'])}")
     if not runs:
         print("study: no finished run yet; nothing to compare", file=sys.stderr)
         return 1
-    pngs = plot(args.input_dir, runs, bands)
+    pngs = plot(args.input_dir, runs)
     for name, text in (("study.json", json.dumps(result, indent=1) + "\n"), ("study.md", markdown(result, pngs))):
         with atomic_output(args.input_dir / name) as tmp:
             Path(tmp).write_text(text)

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from eval.study import Run, arm_means, main, seeds_needed, separation_step
+from eval.study import Run, arm_means, difference_intervals, main, seeds_needed, separation_step, val_bands
 from recipe.tools.study import plan, write_manifest
 
 STEPS, VALIDATIONS, PROBLEMS, SAMPLES = 20, (0, 10, 20), 20, 16
@@ -114,6 +114,7 @@ def test_one_seed_an_arm_draws_no_interval_and_says_why(tmp_path, capsys):
     (c,) = json.loads((tmp_path / "study.json").read_text())["comparisons"]
     assert c["ci95"] is None and c["excludes_zero"] is None and c["seeds_needed"] is None
     assert "no interval can be drawn" in c["note"] and "ci95=" not in capsys.readouterr().out
+    assert c["separation_step"] is None and "not separated" not in (tmp_path / "study.md").read_text()
 
 
 def test_a_partial_study_names_the_runs_not_finished(tmp_path, capsys):
@@ -150,11 +151,33 @@ def test_the_hierarchical_bootstrap_carries_seed_noise_and_problem_noise():
     assert np.std(arm_means(seeds_apart, 5, rng)) > 0.1 and np.std(arm_means(problems_apart, 5, rng)) > 0.1
 
 
-def test_separation_is_the_first_step_the_bands_stay_apart_to_the_end():
-    a = {0: (0.3, 0.2, 0.4), 10: (0.3, 0.2, 0.4), 20: (0.3, 0.2, 0.4), 30: (0.3, 0.2, 0.4)}
-    b = {0: (0.3, 0.2, 0.4), 10: (0.5, 0.45, 0.6), 20: (0.4, 0.35, 0.5), 30: (0.6, 0.5, 0.7)}
-    assert separation_step(a, b) == 30  # apart at 10, together at 20: from 30 on
-    assert separation_step(b, a) == 30 and separation_step(a, a) is None
+def test_separation_is_the_first_step_the_difference_stays_apart_from_0_to_the_end():
+    up = {0: (-0.1, 0.1), 10: (0.05, 0.2), 20: (-0.02, 0.15), 30: (0.1, 0.3), 40: (0.05, 0.25)}
+    assert separation_step(up) == 30  # apart at 10, not at 20: from 30 on
+    down = {step: (-high, -low) for step, (low, high) in up.items()}
+    assert separation_step(down) == 30
+    assert separation_step({**up, 50: (-0.1, 0.1)}) is None  # the last step decides
+    assert separation_step({**up, 50: (-0.3, -0.1)}) == 50  # a change of side starts again
+    assert separation_step({}) is None
+
+
+def test_a_difference_beyond_noise_is_separated_where_the_arms_own_bands_overlap():
+    """Two arms' 95% bands can overlap while their difference's 95% interval excludes 0 (the trainer lane's CI run met
+    it); separation reads the difference, as ci95 does, so the two never disagree at the last step."""
+    ladder = np.linspace(0, 1, 40)
+
+    def arm(shift: float) -> list[Run]:
+        return [
+            Run("r", verdicts={5: {f"p{i:02d}": [a] for i, a in enumerate(np.clip(ladder + shift + o, 0, 1))}})
+            for o in (-0.02, 0.02)
+        ]
+
+    a, b = arm(0.0), arm(0.12)
+    rng = np.random.default_rng(0)
+    (mean_a, _, high_a), (mean_b, low_b, _) = val_bands(a, rng)[5], val_bands(b, rng)[5]
+    assert mean_a < low_b < high_a < mean_b  # the bands overlap
+    interval = difference_intervals(a, b, rng)[5]
+    assert 0 < interval[0] < 0.12 < interval[1] and separation_step({5: interval}) == 5
 
 
 @pytest.mark.parametrize(("spread", "diff", "want"), [(0.05, 0.1, 8), (0.01, 0.5, 2)])
