@@ -1,8 +1,8 @@
-"""The recipe learns the CPU task, shown as a study: `launch/study.sh --cpu` runs the recipe and the random control
-on two seeds each (first seed 1, with every loss call traced; then seeds 1,2, which skips the finished runs), and
-`eval.study` must find the recipe ahead of the control beyond seed and problem noise, while the recipe's two seeds
-are not separated. Each recipe seed raises held-out accuracy; every mini-batch is weighted as verl 0.4 weighted it on
-two ranks (trainer lane: about 3-4 minutes a run).
+"""The recipe learns the CPU task, shown as a study: `launch/study.sh --cpu` runs the recipe and the random control on
+two seeds each (first seed 1, with every loss call traced; then seeds 1,2, which skips the finished runs), and
+`eval.study` must find the recipe ahead of the control beyond seed and problem noise, while the recipe's two seeds are
+not separated. Each recipe seed raises held-out accuracy, by more than the control on the same seed; every mini-batch
+is weighted as verl 0.4 weighted it on two ranks (trainer lane: about 3-4 minutes a run).
 
 tests/bench/learning_seeds.py runs the same on three seeds and measures where the time goes.
 """
@@ -75,7 +75,9 @@ def test_every_recipe_seed_raises_held_out_accuracy_and_the_control_does_not(lea
         assert a0 <= 0.45 and p0 >= 0.6, (a0, p0)  # the base: right part of the time, the right answer sampled often
         assert a1 - a0 >= 0.2 and s1 > s0, (seed, a0, a1, s0, s1)
         c0, c1, *_ = learned(runs[f"cpu-learn-random-seed{seed}"])
-        assert c1 - c0 <= 0.1, (seed, c0, c1)  # the bench holds it to 0.05 across 3 seeds; here 2 seeds' noise
+        # the control's change, seed by seed: -0.32 to +0.09 in 5 seeds measured (the recipe's: +0.25 to +0.33), so
+        # it is held below the recipe's rise on the same seed; the next test sets the difference against the noise
+        assert c1 - c0 < a1 - a0, (seed, c0, c1, a0, a1)
     out = runs["cpu-learn-seed1"]
     assert "'path': 'pkg://reward.score'" in out and "'verifier': 'strict'" in out
     assert "'loss_mode': 'verl04_token_mean'" in out
