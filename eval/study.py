@@ -10,7 +10,9 @@ benchmarks (`eval/<run>`, launch/eval.sh's output, as GPU studies do), those gra
 finished yet are named as missing and left out, so it runs on a partial study. Writes, atomically:
 - `study_<metric>.png`: per arm, the mean over seeds and a band, by step, arms overlaid, for the training reward,
   the entropy, the response length (band: one standard deviation over seeds, descriptive) and the held-out accuracy
-  (band: the 95% interval of the hierarchical bootstrap below, at each validation, which the separation step reads);
+  (band: the 95% interval of each arm's mean by the hierarchical bootstrap below, at each validation);
+- `study_val_acc_diff.png`: each arm's held-out accuracy minus the first arm's, by validated step, with its 95%
+  interval by the same bootstrap (the band the separation step reads) and the separation step dotted;
 - `study.json` and `study.md`: per arm and seed the held-out accuracy before and after training, and for each arm
   against the first:
   - `diff`: the final held-out accuracy, arm minus first arm, and `ci95`, its 95% interval by a hierarchical
@@ -19,8 +21,9 @@ finished yet are named as missing and left out, so it runs on a partial study. W
     noise. With one seed in an arm there is no seed noise to resample, and no interval is drawn;
   - `separation_step`: the first validated step from which the difference's 95% interval (the same bootstrap, at
     each step both arms validated) excludes 0, on the same side, to the last step, where it is `ci95` (null: not
-    separated, or one seed). The arms' own bands in study_val_acc.png may overlap where the difference is separated:
-    two 95% intervals that overlap do not make a difference that is noise;
+    separated, or one seed), with the difference and its interval at each step in `by_step` ({step: [diff, low,
+    high]}). The arms' own bands in study_val_acc.png may overlap where the difference is separated: two 95% intervals
+    that overlap do not make a difference that is noise;
   - `seeds_needed`: seeds per arm to detect a difference of the observed size at 80% power and a two-sided 5% level,
     `n = 2 (z_0.975 + z_0.8)^2 s^2 / diff^2` (rounded up, at least 2), `s^2` the two arms' pooled seed-to-seed variance
     of the final held-out accuracy (a normal approximation: with 2-3 seeds, `s` is itself uncertain).
@@ -123,23 +126,25 @@ def sd_band(values: list[float]) -> tuple[float, float, float]:
     return mean, mean - sd, mean + sd
 
 
-def difference_intervals(a: list[Run], b: list[Run], rng: np.random.Generator) -> dict[int, tuple[float, float]]:
-    """{step: (low, high)}, the 95% interval of b's held-out accuracy minus a's by the hierarchical bootstrap, at each
-    step every run of both arms validated."""
+def difference_intervals(a: list[Run], b: list[Run], rng: np.random.Generator) -> dict[int, tuple[float, float, float]]:
+    """{step: (diff, low, high)}: b's held-out accuracy minus a's (means over seeds) and its 95% interval by the
+    hierarchical bootstrap, at each step every run of both arms validated."""
     steps = set.intersection(*(set(r.verdicts) for r in a + b))
     intervals = {}
     for step in sorted(steps):
+        diff = np.mean([r.accuracy(step).mean() for r in b]) - np.mean([r.accuracy(step).mean() for r in a])
         draws = arm_means(b, step, rng) - arm_means(a, step, rng)
         low, high = (float(x) for x in np.percentile(draws, [2.5, 97.5]))
-        intervals[step] = (low, high)
+        intervals[step] = (float(diff), low, high)
     return intervals
 
 
-def separation_step(intervals: dict[int, tuple[float, float]]) -> int | None:
-    """The first step from which the difference's interval excludes 0, on the side of the last step's, at every later
-    step; None where the last step's includes 0."""
+def separation_step(intervals: dict[int, tuple[float, ...]]) -> int | None:
+    """The first step from which the difference's interval (the last two numbers of each step's) excludes 0, on the
+    side of the last step's, at every later step; None where the last step's includes 0."""
     steps = sorted(intervals)
-    side = [1 if intervals[s][0] > 0 else -1 if intervals[s][1] < 0 else 0 for s in steps]
+    bounds = [intervals[s][-2:] for s in steps]
+    side = [1 if low > 0 else -1 if high < 0 else 0 for low, high in bounds]
     if not steps or side[-1] == 0:
         return None
     i = len(steps)
@@ -200,9 +205,12 @@ def analyse(manifest: dict, runs: dict[str, dict[int, Run]], seed: int = 0) -> d
             comparison["note"] = f"one seed in {single}: no interval can be drawn (it needs the seed-to-seed noise)"
         else:
             intervals = difference_intervals(a, b, rng)
-            low, high = intervals[last]
+            _, low, high = intervals[last]
             comparison.update(
-                ci95=[low, high], excludes_zero=low > 0 or high < 0, separation_step=separation_step(intervals)
+                ci95=[low, high],
+                excludes_zero=low > 0 or high < 0,
+                separation_step=separation_step(intervals),
+                by_step={step: list(v) for step, v in intervals.items()},
             )
         result["comparisons"].append(comparison)
     return result
@@ -243,6 +251,32 @@ def plot(study: Path, runs: dict[str, dict[int, Run]], seed: int = 0) -> list[st
         save_png(fig, study / f"study_{label}.png")
         names.append(f"study_{label}.png")
     return names
+
+
+def plot_differences(study: Path, result: dict) -> list[str]:
+    """study_val_acc_diff.png: each arm's held-out accuracy minus the first arm's by step, with its 95% interval (the
+    band the separation step reads) and the separation step marked; nothing where no interval was drawn."""
+    drawn = [c for c in result["comparisons"] if c.get("by_step")]
+    if not drawn:
+        return []
+    fig, ax = figure()
+    for c in drawn:
+        steps = sorted(c["by_step"])
+        diff, low, high = zip(*(c["by_step"][s] for s in steps), strict=True)
+        line = ax.plot(steps, diff, label=f"{c['b']} - {c['a']}")[0]
+        ax.fill_between(steps, low, high, color=line.get_color(), alpha=0.2)
+        if c["separation_step"] is not None:
+            ax.axvline(c["separation_step"], color=line.get_color(), linestyle=":")
+    ax.axhline(0, color="grey", linewidth=0.8)
+    ax.set_xlabel("step")
+    ax.set_ylabel("held-out accuracy difference")
+    ax.set_title(
+        "arm minus first: mean over seeds, band: 95% interval (seeds, then problems)\ndotted: separated from",
+        fontsize=9,
+    )
+    ax.legend()
+    save_png(fig, study / "study_val_acc_diff.png")
+    return ["study_val_acc_diff.png"]
 
 
 def markdown(result: dict, pngs: list[str]) -> str:
@@ -307,7 +341,7 @@ def main(argv: list[str] | None = None) -> int:
     if not runs:
         print("study: no finished run yet; nothing to compare", file=sys.stderr)
         return 1
-    pngs = plot(args.input_dir, runs)
+    pngs = plot(args.input_dir, runs) + plot_differences(args.input_dir, result)
     for name, text in (("study.json", json.dumps(result, indent=1) + "\n"), ("study.md", markdown(result, pngs))):
         with atomic_output(args.input_dir / name) as tmp:
             Path(tmp).write_text(text)

@@ -86,7 +86,10 @@ def test_a_clear_difference_has_an_interval_excluding_0_a_separation_step_and_fe
     assert (c["a"], c["b"]) == ("recipe", "control-random")
     assert -0.6 < c["diff"] < -0.4 and c["ci95"][0] < c["diff"] < c["ci95"][1] < 0 and c["excludes_zero"]
     assert c["separation_step"] in (10, 20) and c["seeds_needed"] == 2
-    for name in ("reward", "entropy", "response_length", "val_acc"):
+    assert list(c["by_step"]) == [str(s) for s in VALIDATIONS] and c["by_step"][str(STEPS)][1:] == c["ci95"]
+    low, high = c["by_step"]["0"][1:]  # both arms start from the same base: not separated at step 0
+    assert low < 0 < high and c["by_step"][str(c["separation_step"])][2] < 0
+    for name in ("reward", "entropy", "response_length", "val_acc", "val_acc_diff"):
         assert (tmp_path / f"study_{name}.png").read_bytes()[:4] == b"\x89PNG"
     md = (tmp_path / "study.md").read_text()
     assert "| control-random vs recipe | " in md and "excludes 0" in md and "z_0.975 + z_0.8" in md
@@ -115,6 +118,7 @@ def test_one_seed_an_arm_draws_no_interval_and_says_why(tmp_path, capsys):
     assert c["ci95"] is None and c["excludes_zero"] is None and c["seeds_needed"] is None
     assert "no interval can be drawn" in c["note"] and "ci95=" not in capsys.readouterr().out
     assert c["separation_step"] is None and "not separated" not in (tmp_path / "study.md").read_text()
+    assert "by_step" not in c and not (tmp_path / "study_val_acc_diff.png").exists()  # no interval to draw
 
 
 def test_a_partial_study_names_the_runs_not_finished(tmp_path, capsys):
@@ -176,8 +180,8 @@ def test_a_difference_beyond_noise_is_separated_where_the_arms_own_bands_overlap
     rng = np.random.default_rng(0)
     (mean_a, _, high_a), (mean_b, low_b, _) = val_bands(a, rng)[5], val_bands(b, rng)[5]
     assert mean_a < low_b < high_a < mean_b  # the bands overlap
-    interval = difference_intervals(a, b, rng)[5]
-    assert 0 < interval[0] < 0.12 < interval[1] and separation_step({5: interval}) == 5
+    diff, low, high = interval = difference_intervals(a, b, rng)[5]
+    assert 0 < low < diff < high and abs(diff - 0.12) < 0.01 and separation_step({5: interval}) == 5
 
 
 @pytest.mark.parametrize(("spread", "diff", "want"), [(0.05, 0.1, 8), (0.01, 0.5, 2)])

@@ -92,7 +92,7 @@ def test_the_rerun_skipped_the_finished_runs_and_the_study_separates_recipe_from
     assert (c["a"], c["b"]) == ARMS and c["diff"] < 0 and c["excludes_zero"] and c["ci95"][1] < 0, c
     assert c["separation_step"] is not None and c["seeds_needed"] >= 2
     assert "study: control-random vs recipe: diff=" in second.stdout
-    for name in ("reward", "entropy", "response_length", "val_acc"):
+    for name in ("reward", "entropy", "response_length", "val_acc", "val_acc_diff"):
         assert (workdir / f"study_{name}.png").read_bytes()[:4] == b"\x89PNG"
 
 
