@@ -300,13 +300,9 @@ def markdown(result: dict, pngs: list[str]) -> str:
             if c["ci95"]
             else c["note"]
         )
-        separated = (
-            "-"
-            if c["ci95"] is None
-            else c["separation_step"]
-            if c["separation_step"] is not None
-            else f"not separated in {result['steps']} steps"
-        )
+        separated = c["separation_step"]
+        if separated is None:  # no interval drawn (one seed): nothing to say of separation
+            separated = "-" if c["ci95"] is None else f"not separated in {result['steps']} steps"
         needed = c["seeds_needed"] if c["seeds_needed"] is not None else "-"
         lines.append(f"| {c['b']} vs {c['a']} | {c['diff']:+.3f} | {interval} | {separated} | {needed} |")
     lines += [
