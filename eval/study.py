@@ -109,6 +109,11 @@ def read_run(study: Path, manifest: dict, name: str) -> Run | None:
     return Run(name, {label: series.get(key, {}) for label, key in CURVES.items()}, verdicts)
 
 
+def seed_accuracies(runs: list[Run], step: int) -> list[float]:
+    """Each run's held-out accuracy at `step` (the mean over its problems): an arm's seeds, side by side."""
+    return [float(run.accuracy(step).mean()) for run in runs]
+
+
 def arm_means(runs: list[Run], step: int, rng: np.random.Generator, draws: int = DRAWS) -> np.ndarray:
     """The hierarchical bootstrap of an arm's held-out accuracy at `step`: `draws` means, each over seeds drawn with
     replacement and, within each, problems drawn with replacement."""
@@ -132,7 +137,7 @@ def difference_intervals(a: list[Run], b: list[Run], rng: np.random.Generator) -
     steps = set.intersection(*(set(r.verdicts) for r in a + b))
     intervals = {}
     for step in sorted(steps):
-        diff = np.mean([r.accuracy(step).mean() for r in b]) - np.mean([r.accuracy(step).mean() for r in a])
+        diff = np.mean(seed_accuracies(b, step)) - np.mean(seed_accuracies(a, step))
         draws = arm_means(b, step, rng) - arm_means(a, step, rng)
         low, high = (float(x) for x in np.percentile(draws, [2.5, 97.5]))
         intervals[step] = (float(diff), low, high)
@@ -188,8 +193,7 @@ def analyse(manifest: dict, runs: dict[str, dict[int, Run]], seed: int = 0) -> d
     done = [arm for arm in others if runs.get(arm)]
     for arm in done:
         a, b = list(runs[base].values()), list(runs[arm].values())
-        finals_a = [float(r.accuracy(last).mean()) for r in a]
-        finals_b = [float(r.accuracy(last).mean()) for r in b]
+        finals_a, finals_b = seed_accuracies(a, last), seed_accuracies(b, last)
         diff = float(np.mean(finals_b) - np.mean(finals_a))
         comparison = {
             "a": base,
@@ -222,7 +226,7 @@ def val_bands(runs: list[Run], rng: np.random.Generator) -> dict[int, tuple[floa
     bands = {}
     for step in sorted(steps):
         means = arm_means(runs, step, rng, draws=2000)
-        mean = float(np.mean([r.accuracy(step).mean() for r in runs]))
+        mean = float(np.mean(seed_accuracies(runs, step)))
         bands[step] = (mean, *(float(x) for x in np.percentile(means, [2.5, 97.5])))
     return bands
 
