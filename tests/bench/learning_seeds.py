@@ -65,7 +65,6 @@ def main() -> int:
     print(f"\nstudy of {len(args.arms)} arms x {len(args.seeds.split(','))} seeds: {total:.0f} s wall, this invocation")
     print("\n| arm | seed | held-out pass@1 | pass@8 | wall | start-up | steps | validations |")
     print("|---|---|---|---|---|---|---|---|")
-    failures = []
     for arm, info in result["arms"].items():
         for seed, run in info["seeds"].items():
             series = read_tensorboard(args.output / "tensorboard_log" / "justrl" / run["run"])
@@ -74,25 +73,23 @@ def main() -> int:
             wall = walls.get(run["run"], float("nan"))
             pass8 = series.get("val-aux/math_dapo/acc/best@8/mean", {})
             p8 = f"{pass8[min(pass8)]:.3f} -> {pass8[max(pass8)]:.3f}" if pass8 else "-"
-            rise = run["val_acc_after"] - run["val_acc_before"]
             startup = wall - steps_s - val_s
             print(
                 f"| {arm} | {seed} | {run['val_acc_before']:.3f} -> {run['val_acc_after']:.3f} | {p8} | {wall:.0f} s | "
                 f"{f'{startup:.0f} s' if startup >= 0 else '- (ran before)'} | {steps_s:.0f} s | {val_s:.0f} s |"
             )
-            if arm == "recipe" and rise < 0.2:
-                failures.append(f"{arm} seed {seed}: rise {rise:+.3f}")
     rises = {
         arm: {seed: r["val_acc_after"] - r["val_acc_before"] for seed, r in info["seeds"].items()}
         for arm, info in result["arms"].items()
     }
+    means = {arm: sum(by_seed.values()) / len(by_seed) for arm, by_seed in rises.items()}
     print("\n| arm | rise, mean | spread (max - min) |\n|---|---|---|")
     for arm, by_seed in rises.items():
-        mean = sum(by_seed.values()) / len(by_seed)
-        print(f"| {arm} | {mean:+.3f} | {max(by_seed.values()) - min(by_seed.values()):.3f} |")
+        print(f"| {arm} | {means[arm]:+.3f} | {max(by_seed.values()) - min(by_seed.values()):.3f} |")
     control, recipe = rises.get("control-random", {}), rises.get("recipe", {})
-    if control and sum(control.values()) / len(control) > 0.05:
-        failures.append(f"control-random: mean rise {sum(control.values()) / len(control):+.3f}")
+    failures = [f"recipe seed {seed}: rise {rise:+.3f}" for seed, rise in recipe.items() if rise < 0.2]
+    if control and means["control-random"] > 0.05:
+        failures.append(f"control-random: mean rise {means['control-random']:+.3f}")
     for seed in control.keys() & recipe.keys():
         if control[seed] >= recipe[seed]:
             failures.append(f"control-random seed {seed}: rise {control[seed]:+.3f}, the recipe's {recipe[seed]:+.3f}")
