@@ -103,3 +103,17 @@ def smoke(
 def logged_steps(stdout: str) -> list[int]:
     """Training steps verl logged, in order (validation-only lines carry no grad_norm)."""
     return [p[0] for p in map(parse_metrics, stdout.splitlines()) if p and "actor/grad_norm" in p[1]]
+
+
+def validation_steps(logdir: Path) -> list[int]:
+    """The steps at which a run's TensorBoard files (every attempt's) hold a held-out accuracy, repeats kept: a step
+    validated twice, as by a restart's start validation, is there twice (TensorBoard's own reader would drop one)."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    steps = []
+    for events in sorted(logdir.rglob("events.out.tfevents.*")):
+        acc = EventAccumulator(str(events), size_guidance={"scalars": 0}, purge_orphaned_data=False)
+        acc.Reload()
+        tags = [tag for tag in acc.Tags()["scalars"] if tag.startswith("val-core/") and "/acc/mean@" in tag]
+        steps += [event.step for event in acc.Scalars(tags[0])] if tags else []
+    return steps

@@ -144,3 +144,25 @@ def test_a_missing_local_model_is_a_directory_not_a_hub_id():
     assert checkpoints.local_model_path("/no/such/dir") and checkpoints.local_model_path("./rel")
     assert checkpoints.local_model_path("a/b/c") and checkpoints.local_model_path("name")
     assert not checkpoints.local_model_path("deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B")
+
+
+def test_a_resumed_run_goes_without_the_start_validation_a_first_start_keeps(tmp_path, tiny_model_dir, capsys):
+    """verl's trainer validates at every start (`trainer.val_before_train`); the preflight tells a resumed run not to,
+    so that a restart neither pays for the validation again nor logs a second point at its step."""
+    from recipe.tools.preflight import READY, RESUMING, SKIP_START_VALIDATION, check
+
+    data = tmp_path / "data"
+    for name in ("dapo_math_17k", *(f"benchmarks/validation/{b}" for b in ("AIME24", "AIME25", "AMC23"))):
+        (data / f"{name}.parquet").parent.mkdir(parents=True, exist_ok=True)
+        (data / f"{name}.parquet").write_bytes(b"")
+    args = ["--config-path", "recipe", "--config-name", "justrl", "base_model=deepseek", f"justrl.data_dir={data}",
+            f"justrl.checkpoint_dir={tmp_path / 'ckpt'}", f"actor_rollout_ref.model.path={tiny_model_dir}",
+            "trainer.device=cpu", "trainer.n_gpus_per_node=1", "trainer.nnodes=1",
+            "actor_rollout_ref.rollout.name=hf"]  # fmt: skip
+    assert check(args) == READY, capsys.readouterr()
+    assert "no start validation" not in capsys.readouterr().out
+    fake_run(tmp_path / "ckpt" / "justrl" / "justrl-deepseek-1.5b", [50])
+    assert check(args) == RESUMING
+    out = capsys.readouterr().out
+    assert f"preflight: no start validation ({SKIP_START_VALIDATION}): the run resumes at step 50" in out
+    assert check([*args, "trainer.val_before_train=false"]) == READY  # nothing to skip

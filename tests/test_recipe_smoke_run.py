@@ -11,7 +11,7 @@ from pathlib import Path
 import psutil
 import pytest
 from omegaconf import OmegaConf
-from smoke_runs import logged_steps, ray_like_pids, smoke, smoke_command
+from smoke_runs import logged_steps, ray_like_pids, smoke, smoke_command, validation_steps
 
 from eval.checkpoints import latest_step, saved_steps
 from recipe.smoke.run import parse_metrics, ray_temp_dir, run_processes
@@ -236,8 +236,8 @@ def test_a_stage_list_killed_after_its_first_checkpoint_resumes_where_it_stopped
     the current actor and its optimizer kept (ProRL v2's `start: reference`), with a new length. SIGKILL to the
     launcher after step 1 (a preempted job): its trainer ends with it; then the same command again stops what Ray left
     of the killed attempt before reading its checkpoints, stage 1 resumes at step 2 (or is complete, when the killed
-    attempt's Ray saved step 2 before it was stopped), none repeated or skipped, stage 2 carries the run on; the newest
-    3 checkpoints are kept across the attempts; a third time, nothing runs."""
+    attempt's Ray saved step 2 before it was stopped), none repeated or skipped, and no start validation repeated;
+    stage 2 carries the run on; the newest 3 checkpoints are kept across the attempts; a third time, nothing runs."""
     stages = tmp_path / "stages.yaml"
     stages.write_text(
         "stages:\n  - {name: short, steps: 2, overrides: [+ablation@_global_=prorl]}\n"
@@ -268,7 +268,8 @@ def test_a_stage_list_killed_after_its_first_checkpoint_resumes_where_it_stopped
     first, second = out.stdout.split("stages: stage 2/2 longer: ")
     leftovers = first.find("left by an earlier attempt")  # what Ray left, if anything: stopped before the plan
     assert leftovers < first.index("stages: stage 1/2"), first[:3000]
-    if f"stages: stage 1/2 short: done (step 2 in {run_dir}), skipped" in first:
+    resumed_stage_1 = f"stages: stage 1/2 short: done (step 2 in {run_dir}), skipped" not in first
+    if not resumed_stage_1:
         # verl's training loop runs in a Ray actor, which may finish step 2 and save it after its driver died (seen
         # on a busy machine); the rerun stopped it first, then found stage 1 complete
         assert "preflight" not in first
@@ -277,11 +278,17 @@ def test_a_stage_list_killed_after_its_first_checkpoint_resumes_where_it_stopped
     else:
         assert f"stages: stage 1/2 short: steps 2..2 in {run_dir}, resume" in first
         assert f"preflight: resuming from {run_dir}/global_step_1 (step 1 of 2)" in first
+        assert "preflight: no start validation (trainer.val_before_train=false): the run resumes at step 1" in first
         assert logged_steps(first) == [2]  # 1 before the kill, 2 after
         assert "\nsmoke: 2 steps, " in first  # the run's steps, not the attempt's
     assert "\nsmoke: 4 steps, " in second
     assert second.startswith(f"steps 3..4 in {run_dir}, resume, the reference reset to the last actor (reference)")
     assert f"preflight: resuming from {run_dir}/global_step_2 (step 2 of 4)" in second  # weights and optimizer
+    # a restart validates no step again: step 0 before training (the first attempt), each stage's last step
+    assert "Initial validation metrics" not in second and "no start validation" in second
+    validated = validation_steps(tmp_path / "tensorboard_log")
+    assert validated == sorted(set(validated)) and {0, 4} <= set(validated), validated
+    assert resumed_stage_1 is False or validated == [0, 2, 4], validated
     reference = run_dir / "reference-1-longer"
     assert f"converting verl checkpoint {run_dir}/global_step_2/actor -> {reference}" in out.stdout  # then stage 2
     assert f"'path': '{reference}'" in second and (reference / "model.safetensors").is_file()  # verl's reference

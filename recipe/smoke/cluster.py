@@ -35,17 +35,19 @@ def _ray(*args: str, env: dict[str, str]) -> None:
         raise RuntimeError(f"`ray {' '.join(args)}` failed (exit {out.returncode}):\n{tail}")
 
 
-def start_local_cluster(nodes: int, temp_dir: Path, env: dict[str, str]) -> str:
-    """Start `nodes` Ray nodes on loopback; returns the address to export as RAY_ADDRESS. Sets in `env` the token
-    every node and the driver must share: Ray's head enables token authentication by default and keeps its token in
-    ~/.ray/auth_token, which a node started with `ray start --address` does not read (`InvalidAuthToken`)."""
+def start_local_cluster(nodes: int, temp_dir: Path, env: dict[str, str], gpus: list[int] | None = None) -> str:
+    """Start `nodes` Ray nodes on loopback, declaring `gpus[i]` logical GPUs on node i (the head first; default one
+    each); returns the address to export as RAY_ADDRESS. Sets in `env` the token every node and the driver must share:
+    Ray's head enables token authentication by default and keeps its token in ~/.ray/auth_token, which a node started
+    with `ray start --address` does not read (`InvalidAuthToken`)."""
     env.setdefault("RAY_AUTH_MODE", "token")
     env.setdefault("RAY_AUTH_TOKEN", secrets.token_hex(32))
     port = _free_port()
-    common = [f"--node-ip-address={HOST}", f"--num-cpus={CPUS_PER_NODE}", "--num-gpus=1", "--disable-usage-stats"]
-    _ray("start", "--head", f"--port={port}", f"--temp-dir={temp_dir}", *common, env=env)
-    for _ in range(nodes - 1):
-        _ray("start", f"--address={HOST}:{port}", *common, env=env)
+    gpus = gpus or [1] * nodes
+    common = [f"--node-ip-address={HOST}", f"--num-cpus={CPUS_PER_NODE}", "--disable-usage-stats"]
+    _ray("start", "--head", f"--port={port}", f"--temp-dir={temp_dir}", f"--num-gpus={gpus[0]}", *common, env=env)
+    for node in range(1, nodes):
+        _ray("start", f"--address={HOST}:{port}", f"--num-gpus={gpus[node]}", *common, env=env)
     address = f"{HOST}:{port}"
     print(f"smoke: local Ray cluster of {nodes} nodes at {address} (pid {os.getpid()} stops it)", flush=True)
     return address

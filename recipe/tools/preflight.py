@@ -7,7 +7,7 @@ composes the recipe the same way. Each problem is one line ending in `[not start
 known and the run's folder holds no other run, it prints `run: <experiment> -> <checkpoint folder>; reward ...; loss
 ...` (recipe/tools/identity.py). The cheap checks come first and import neither verl nor anything heavy (every key
 is one verl or the recipe reads, recipe/tools/known_keys.py; a resumed run is the same run,
-recipe/tools/run_config.py; files, model, packages; torch only to count GPUs), so a run that cannot start says why
+recipe/tools/run_config.py; files, model, packages; torch or Ray only to count GPUs), so a run that cannot start says why
 within seconds; then verl's own `validate_config` and every registered name the config selects
 (recipe/tools/extensions.py). A run whose checkpoints already reach `trainer.total_training_steps` is complete:
 nothing to do.
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import importlib.util
 import math
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -80,18 +81,57 @@ def quick_problems(cfg: DictConfig) -> list[str]:
     if checkpoints.local_model_path(model) and not (Path(model).expanduser() / "config.json").is_file():
         found.append(f"model not found: {model} has no config.json (actor_rollout_ref.model.path / MODEL_PATH)")
     if cfg.trainer.device == "cuda":
-        import torch
-
-        have, need = torch.cuda.device_count(), int(cfg.trainer.n_gpus_per_node)
-        if have < need:
-            found.append(
-                f"{have} CUDA GPU(s) visible on this node, trainer.n_gpus_per_node={need} (GPUS_PER_NODE); "
-                "for a run without a GPU use: bash launch/cpu_smoke.sh"
-            )
+        found.extend(gpu_problems(cfg))
     found.extend(missing_packages(cfg))
     if int(cfg.trainer.save_freq) > 0:
         found.extend(unwritable(Path(cfg.trainer.default_local_dir)))
     return found
+
+
+def gpu_problems(cfg: DictConfig) -> list[str]:
+    """Too few GPUs for `trainer.nnodes` x `trainer.n_gpus_per_node`: counted in the Ray cluster the run joins
+    (RAY_ADDRESS or `ray_kwargs.ray_init.address`; its head may have none, as a login or CPU node), else on this
+    node, where verl starts a Ray of its own and so has one node only."""
+    nodes, per_node = int(cfg.trainer.nnodes), int(cfg.trainer.n_gpus_per_node)
+    address = os.environ.get("RAY_ADDRESS") or cfg.get("ray_kwargs", {}).get("ray_init", {}).get("address")
+    if address:
+        try:
+            have = cluster_gpus(str(address))
+        except Exception as err:  # whatever Ray raises for an address it cannot join
+            return [f"cannot join the Ray cluster at {address} (RAY_ADDRESS): {type(err).__name__}: {err}"]
+        if have < nodes * per_node:
+            return [
+                f"the Ray cluster at {address} has {have:g} GPU(s), trainer.nnodes x trainer.n_gpus_per_node = "
+                f"{nodes} x {per_node} = {nodes * per_node} (NNODES, GPUS_PER_NODE)"
+            ]
+        return []
+    if nodes > 1:
+        return [f"trainer.nnodes={nodes} (NNODES) needs a Ray cluster to join: set RAY_ADDRESS (launch/README.md)"]
+    import torch
+
+    have = torch.cuda.device_count()
+    if have < per_node:
+        return [
+            f"{have} CUDA GPU(s) visible on this node, trainer.n_gpus_per_node={per_node} (GPUS_PER_NODE); "
+            "for a run without a GPU use: bash launch/cpu_smoke.sh"
+        ]
+    return []
+
+
+def cluster_gpus(address: str) -> float:
+    """The GPUs the Ray cluster at `address` has (Ray's resources, every node's), joined as a driver and left."""
+    import socket
+
+    import ray
+
+    host, _, port = address.rpartition(":")
+    if host and port.isdigit():  # Ray retries an address nobody listens at for minutes: one TCP connect says it now
+        socket.create_connection((host, int(port)), timeout=10).close()
+    ray.init(address=address, logging_level="ERROR", log_to_driver=False)
+    try:
+        return float(ray.cluster_resources().get("GPU", 0))
+    finally:
+        ray.shutdown()
 
 
 def unwritable(run_dir: Path) -> list[str]:
@@ -176,7 +216,8 @@ def _disk(cfg: DictConfig) -> str:
     )
 
 
-READY, PROBLEMS, COMPLETE = "ready", "problems", "complete"
+READY, RESUMING, PROBLEMS, COMPLETE = "ready", "resuming", "problems", "complete"
+SKIP_START_VALIDATION = "trainer.val_before_train=false"  # what a resumed run adds (see `check`)
 
 
 def run_line(cfg: DictConfig) -> str:
@@ -213,12 +254,18 @@ def compose(overrides: list[str]) -> DictConfig | str:
 
 
 def check(argv: list[str]) -> str:
-    """The preflight on main_ppo's arguments, printing as it goes: READY (train), PROBLEMS or COMPLETE."""
+    """The preflight on main_ppo's arguments, printing as it goes: READY (train), RESUMING (train with
+    SKIP_START_VALIDATION added), PROBLEMS or COMPLETE.
+
+    A resumed run skips `trainer.val_before_train`'s validation: verl's trainer runs it at every start
+    (`trainer/ppo/v1/trainer_base.py` `fit`), so each restart of a preempted run would validate again (for the recipe,
+    3,200 samples of up to 31,744 tokens) and log a second point at a step that has one."""
     cfg = compose(_hydra_overrides(argv))
     if isinstance(cfg, str):
         return _stop([cfg])
     run_dir = Path(cfg.trainer.default_local_dir)
-    resumes = cfg.trainer.resume_mode == "auto" and checkpoints.latest_step(run_dir) is not None
+    latest = checkpoints.latest_step(run_dir)
+    resumes = cfg.trainer.resume_mode == "auto" and latest is not None
     found = [*unknown_key_problems(cfg), run_config.resume_problem(cfg, run_dir, resumes)]
     if any(found):
         return _stop([problem for problem in found if problem])
@@ -238,6 +285,13 @@ def check(argv: list[str]) -> str:
         print(f"preflight: {line}", flush=True)
     run_config.save(cfg, run_dir)
     print(f"preflight: ok ({cfg.trainer.experiment_name}, {cfg.trainer.nnodes}x{cfg.trainer.n_gpus_per_node} GPUs)")
+    if resumes and cfg.trainer.val_before_train:
+        print(
+            f"preflight: no start validation ({SKIP_START_VALIDATION}): the run resumes at step {latest}, and "
+            "its start validation is logged already",
+            flush=True,
+        )
+        return RESUMING
     return READY
 
 

@@ -9,8 +9,9 @@ after them (`--cfg` prints the config resolved). `--cfg job` on the recipe is an
 without importing verl (about 1 s instead of 8; tests/test_recipe_tools_train.py compares the two), with a warning for
 each unknown key; a key Hydra cannot set is one line, exit 2. Otherwise the launch preflight runs first
 (recipe/tools/preflight.py): what stops the run is listed within seconds (exit 2), a run that is already complete
-says so and exits 0, and only then is verl's trainer started, here, so that verl and torch are imported once, not
-once for the checks and again for training.
+says so and exits 0, a resumed run goes without the start validation it already logged (`trainer.val_before_train=false`
+added), and only then is verl's trainer started, here, so that verl and torch are imported once, not once for the
+checks and again for training.
 """
 
 from __future__ import annotations
@@ -97,8 +98,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if not querying:
         status = preflight.check(args)
-        if status != preflight.READY:
+        if status not in (preflight.READY, preflight.RESUMING):
             return 2 if status == preflight.PROBLEMS else 0
+        if status == preflight.RESUMING:
+            args = [*args, preflight.SKIP_START_VALIDATION]
     from verl.trainer import main_ppo
 
     sys.argv = [main_ppo.__file__, *args]
