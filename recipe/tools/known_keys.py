@@ -1,6 +1,7 @@
 """Which configuration keys exist: every key of a composed run must be one that verl 0.9.1 declares or reads, or one
 the recipe declares (`justrl.*` in recipe/justrl.yaml). Anything else, from the YAML, an ablation or a command line's
-`+key=value`, would be ignored without a word; the launch preflight rejects it and names the nearest real key.
+`+key=value`, would be ignored without a word; the launch preflight rejects it and names the nearest real key. So it
+does a key verl declares but ignores, set to another value than its default (`IGNORED_VALUES`).
 
 Keys verl's packaged `ppo_trainer` does not declare but verl 0.9.1 reads (`UNDECLARED_BUT_READ`):
 - reward.reward_kwargs.*: DAPORewardManager (experimental/reward_loop/reward_manager/dapo.py);
@@ -101,12 +102,26 @@ def describe(key: str) -> str:
     return f"{key} is not a key of verl 0.9.1 or the recipe" + (f" (did you mean {hint}?)" if hint else "")
 
 
+# Keys verl 0.9.1 declares but whose value its v1 trainer ignores (with a log line at most): the default, and what a
+# value other than it loses.
+IGNORED_VALUES = {
+    "algorithm.filter_groups.max_num_gen_batches": (
+        0,
+        "is ignored by verl 0.9.1's v1 sampler, which refills dropped groups until the batch is full, without a cap "
+        "(trainer/ppo/v1/trainer_base.py `_resolve_filter_groups_metric`); drop it, or bound the generation batches in "
+        "flight with algorithm.filter_groups.max_inflight_gen_batches (default 1)",
+    ),
+}
+
+
 def unknown_key_problems(cfg: DictConfig) -> list[str]:
-    """One line per key of the composed run that verl 0.9.1 neither declares nor reads and the recipe does not read."""
-    return [
-        f"{describe(key)}: verl would ignore it; fix the name, or drop it"
-        for key in unknown(flatten(OmegaConf.to_container(cfg)))
+    """One line per key of the composed run that verl 0.9.1 neither declares nor reads and the recipe does not read,
+    and per key set to a value verl 0.9.1 ignores (IGNORED_VALUES)."""
+    keys = flatten(OmegaConf.to_container(cfg))
+    ignored = [
+        f"{key}={keys[key]} {why}" for key, (default, why) in IGNORED_VALUES.items() if keys.get(key, default) != default
     ]
+    return [f"{describe(key)}: verl would ignore it; fix the name, or drop it" for key in unknown(keys)] + ignored
 
 
 OVERRIDE = re.compile(r"Could not override '([^']+)'")
