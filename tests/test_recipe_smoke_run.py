@@ -61,7 +61,7 @@ def test_the_strict_reward_scored_training_and_math_verify_scored_validation(smo
     assert "run: cpu-smoke -> " in out.stdout and "; reward pkg://reward.score:compute_score(verifier=strict);" in (
         out.stdout
     )
-    # the reward's extra keys are training metrics too (recipe/replay_buffer.py): the strict verifier's accuracy
+    # the reward's extra keys are training metrics too (recipe/smoke/replay_buffer.py): the strict verifier's accuracy
     steps = dict(p for p in map(parse_metrics, out.stdout.splitlines()) if p and "actor/grad_norm" in p[1])
     assert all(0 <= s["training/reward/acc/mean"] <= 1 for s in steps.values())
     steps = [p[1] for p in map(parse_metrics, out.stdout.splitlines()) if p and "critic/score/min" in p[1]]
@@ -333,7 +333,7 @@ def test_questas_stages_train_on_their_hints_and_the_second_starts_from_the_merg
 INGREDIENTS = {
     "kl_loss": ["timing_s/ref:", "actor/kl_loss:", "actor/kl_coef:0.001"],  # the reference model ran, KL in the loss
     "entropy_bonus": ["actor/entropy_loss:"],  # computed for the loss only when entropy_coeff != 0
-    # dropped all-equal groups, counted every step (recipe/replay_buffer.py); verl logs it only when it drops one
+    # dropped all-equal groups, counted every step (recipe/smoke/replay_buffer.py); verl logs it only when it drops one
     "dynamic_sampling": ["training/filter_groups/evicted_samples:"],
     "brorl": ["training/filter_groups/evicted_samples:", "'lr': 8e-06"],  # its sizes give way to the smoke's
     "prorl": ["actor/kl_loss:", "'clip_ratio_high': 0.4", "'temperature': 1.2"],  # ProRL v1's overlay

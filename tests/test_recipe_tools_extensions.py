@@ -31,3 +31,13 @@ def test_names_that_do_not_resolve_are_named_with_the_modules_imported():
     assert "trainer.checkpoint_callback_class=recipe.checkpoint_retention.NoSuchCallback does not load" in found
     # the agent loop that validation_length registers is missing once its module is
     assert "default_agent_loop=justrl_single_turn" not in found or "not a registered agent loop" in found
+
+
+def test_a_verl_without_the_private_agent_loop_registry_still_gets_every_other_check(monkeypatch):
+    """The agent-loop names live in a private dict of verl 0.9.1; a verl that moves it loses that one check only."""
+    from verl.experimental.agent_loop import agent_loop
+
+    monkeypatch.delattr(agent_loop, "_agent_loop_registry")
+    assert problems(compose_recipe()) == []
+    (found,) = problems(compose_recipe(["algorithm.adv_estimator=no_such_estimator"]))
+    assert found.startswith("algorithm.adv_estimator=no_such_estimator is not a registered advantage estimator")

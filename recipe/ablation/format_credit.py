@@ -9,7 +9,7 @@ rewards). JustRL's reward has no such term. Validation rows are scored as the re
 
 The result keeps the recipe's keys and adds `raw_score`, the recipe's own score, and `credited`, whether the credit
 applied. verl keeps every key of a reward's
-result with its trajectory, and recipe/replay_buffer.py logs their means as training metrics, so each step shows
+result with its trajectory, and recipe/smoke/replay_buffer.py logs their means as training metrics, so each step shows
 `training/reward/raw_score/mean` (what JustRL's reward would have given) beside `training/reward/score/mean` (what
 this one gave, also verl's `critic/score/mean`) and `training/reward/credited/mean`, the share of responses credited:
 the shaping ran wherever these are logged, and changed the reward where the two scores differ.

@@ -55,6 +55,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from recipe.cpu.plugin import HF_SWITCH
 from recipe.protocol import RECIPE_DIR
 from recipe.smoke import toy_task
 from recipe.smoke.cluster import JOIN_OVERRIDES, start_local_cluster
@@ -253,6 +254,7 @@ def train(
         "TOKENIZERS_PARALLELISM": "false",
         "WANDB_MODE": "disabled",
         "TORCH_COMPILE_DISABLE": "1",
+        HF_SWITCH: "1",  # the `hf` rollout's name, on GPU too (recipe/cpu/plugin.py)
     }
     if not gpu:
         # No engine is registered for device "cpu": run the CUDA engine class, whose tensors the platform keeps on CPU.

@@ -46,9 +46,18 @@ def _loads(key: str, value: str, load: Callable[[], object]) -> str | None:
     return None
 
 
+def agent_loop_registry() -> dict | None:
+    """verl 0.9.1's registry of agent-loop names, which it keeps private (`agent_loop.register` fills it, nothing
+    public reads it); None where another verl moved it, and the agent-loop check is then left to verl's workers."""
+    try:
+        from verl.experimental.agent_loop.agent_loop import _agent_loop_registry
+    except ImportError:
+        return None
+    return _agent_loop_registry if isinstance(_agent_loop_registry, dict) else None
+
+
 def problems(cfg: DictConfig) -> list[str]:
     """One line per selected name or class that does not resolve (see the module doc)."""
-    from verl.experimental.agent_loop.agent_loop import _agent_loop_registry
     from verl.experimental.reward_loop.reward_manager.registry import REWARD_MANAGER
     from verl.trainer.ppo.core_algos import ADV_ESTIMATOR_REGISTRY, POLICY_LOSS_REGISTRY
     from verl.utils.import_utils import load_class_from_fqn, load_extern_object
@@ -62,10 +71,11 @@ def problems(cfg: DictConfig) -> list[str]:
     adv = str(cfg.algorithm.adv_estimator)
     found.append(_registry_check("algorithm.adv_estimator", adv, ADV_ESTIMATOR_REGISTRY, "advantage estimator", libs))
     agent = cfg.actor_rollout_ref.rollout.get("agent", {})
-    if agent.get("default_agent_loop"):
+    agent_loops = agent_loop_registry()
+    if agent.get("default_agent_loop") and agent_loops is not None:
         name = str(agent.default_agent_loop)
         key = "actor_rollout_ref.rollout.agent.default_agent_loop"
-        found.append(_registry_check(key, name, _agent_loop_registry, "agent loop", libs))
+        found.append(_registry_check(key, name, agent_loops, "agent loop", libs))
     classes = {
         "actor_rollout_ref.rollout.agent.agent_loop_manager_class": agent.get("agent_loop_manager_class"),
         "trainer.checkpoint_callback_class": cfg.trainer.get("checkpoint_callback_class"),

@@ -15,7 +15,7 @@ Keys verl's packaged `ppo_trainer` does not declare but verl 0.9.1 reads (`UNDEC
 - actor_rollout_ref.rollout.agent.agent_loop_manager_class: a field of verl's AgentLoopConfig
   (workers/config/rollout.py) that main_ppo reads (`init_agent_loop_manager`) and the packaged YAML leaves out;
 - trainer.v1.sampler.sampler_kwargs.*: passed whole to a custom sampler's constructor (trainer/ppo/v1/trainer_base.py
-  `_build_replay_buffer`; recipe/replay_buffer.py);
+  `_build_replay_buffer`; recipe/smoke/replay_buffer.py);
 - actor_rollout_ref.actor.optim.override_optimizer_config.*: passed to the optimizer's constructor
   (workers/config/optimizer.py `build_optimizer`; recipe/ablation/questa.yaml's Adam eps).
 """
@@ -118,9 +118,7 @@ def unknown_key_problems(cfg: DictConfig) -> list[str]:
     """One line per key of the composed run that verl 0.9.1 neither declares nor reads and the recipe does not read,
     and per key set to a value verl 0.9.1 ignores (IGNORED_VALUES)."""
     keys = flatten(OmegaConf.to_container(cfg))
-    ignored = [
-        f"{key}={keys[key]} {why}" for key, (default, why) in IGNORED_VALUES.items() if keys.get(key, default) != default
-    ]
+    ignored = [f"{key}={keys[key]} {why}" for key, (dflt, why) in IGNORED_VALUES.items() if keys.get(key, dflt) != dflt]
     return [f"{describe(key)}: verl would ignore it; fix the name, or drop it" for key in unknown(keys)] + ignored
 
 

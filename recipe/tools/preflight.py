@@ -7,8 +7,8 @@ composes the recipe the same way. Each problem is one line ending in `[not start
 known and the run's folder holds no other run, it prints `run: <experiment> -> <checkpoint folder>; reward ...; loss
 ...` (recipe/tools/identity.py). The cheap checks come first and import neither verl nor anything heavy (every key
 is one verl or the recipe reads, recipe/tools/known_keys.py; a resumed run is the same run,
-recipe/tools/run_config.py; files, model, packages; torch or Ray only to count GPUs), so a run that cannot start says why
-within seconds; then verl's own `validate_config` and every registered name the config selects
+recipe/tools/run_config.py; files, model, packages; torch or Ray only to count GPUs), so a run that cannot start says
+why within seconds; then verl's own `validate_config` and every registered name the config selects
 (recipe/tools/extensions.py). A run whose checkpoints already reach `trainer.total_training_steps` is complete:
 nothing to do.
 Otherwise it prepares the checkpoint folder (eval/checkpoints.py): with `trainer.resume_mode=disable` (a
@@ -94,7 +94,7 @@ def gpu_problems(cfg: DictConfig) -> list[str]:
     node, where verl starts a Ray of its own and so has one node only."""
     nodes, per_node = int(cfg.trainer.nnodes), int(cfg.trainer.n_gpus_per_node)
     address = os.environ.get("RAY_ADDRESS") or cfg.get("ray_kwargs", {}).get("ray_init", {}).get("address")
-    if address:
+    if address and address != "local":  # "local": a Ray of its own (the GPU smoke)
         try:
             have = cluster_gpus(str(address))
         except Exception as err:  # whatever Ray raises for an address it cannot join
