@@ -26,6 +26,7 @@ STEP_DIR = re.compile(r"global_step_(\d+)")
 # verl's tracker file (`verl.utils.checkpoint.checkpoint_manager.get_checkpoint_tracker_filename`), named here so that
 # the preflight need not import verl to read it (tests/test_eval_checkpoints.py checks it is verl's name)
 TRACKER = "latest_checkpointed_iteration.txt"
+HF_DIR = "huggingface"  # verl's folder for the Hugging Face copy, inside actor/ (fsdp_checkpoint_manager.py)
 # Bytes per parameter of one actor checkpoint by verl's `checkpoint.save_contents` (FSDP, AdamW, mixed precision):
 BYTES_PER_PARAM = {"model": 4, "optimizer": 8, "hf_model": 2}  # fp32 master weights; two fp32 moments; bf16 copy
 
@@ -42,15 +43,30 @@ def latest_step(run_dir: Path) -> int | None:
 
 
 def saved_steps(run_dir: Path) -> list[int]:
-    """Steps with an actor checkpoint in `run_dir`, oldest first."""
+    """Steps with an actor checkpoint in `run_dir` (what a resume can read), oldest first."""
+    return _steps(run_dir, lambda path: actor_dir(path) is not None)
+
+
+def evaluable_steps(run_dir: Path) -> list[int]:
+    """Steps of `run_dir` with a model to evaluate: actor shards, or Hugging Face weights kept alone
+    (recipe/checkpoint_retention.py), oldest first."""
+    return _steps(run_dir, lambda path: actor_dir(path) is not None or hf_weights(path) is not None)
+
+
+def _steps(run_dir: Path, keep: Callable[[Path], bool]) -> list[int]:
     if not run_dir.is_dir():
         return []
-    steps = []
-    for path in run_dir.iterdir():
-        match = STEP_DIR.fullmatch(path.name)
-        if match and actor_dir(path) is not None:
-            steps.append(int(match.group(1)))
-    return sorted(steps)
+    return sorted(int(m.group(1)) for p in run_dir.iterdir() if (m := STEP_DIR.fullmatch(p.name)) and keep(p))
+
+
+def hf_weights(path: Path) -> Path | None:
+    """The Hugging Face copy of a verl checkpoint's actor (`checkpoint.save_contents` with `hf_model`): `huggingface/`
+    beside `actor/`, where the recipe's retention keeps it, or inside `actor/`, where verl writes it (and, without
+    `hf_model`, only the model's config and tokenizer, which verl's merger reads)."""
+    for candidate in (path / HF_DIR, path / "actor" / HF_DIR):
+        if (candidate / "config.json").is_file() and any(candidate.glob("*.safetensors")):
+            return candidate
+    return None
 
 
 def actor_dir(path: Path) -> Path | None:
@@ -121,14 +137,18 @@ def human(n: float, units: tuple[str, ...] = (" B", " kB", " MB", " GB", " TB"))
 
 
 def resolve_model(model: str, merged_dir: Callable[[Path], Path]) -> str:
-    """`model` itself (a hub id or Hugging Face directory), or the merged Hugging Face copy of a verl checkpoint, in
-    `merged_dir(checkpoint)` (eval.run_layout.RunLayout.merged_model).
+    """`model` itself (a hub id or Hugging Face directory); for a verl checkpoint, the Hugging Face copy saved with it,
+    or else its actor merged into `merged_dir(checkpoint)` (eval.run_layout.RunLayout.merged_model).
     A local path that does not exist, or holds neither, is a FileNotFoundError naming it."""
     path = Path(model).expanduser()
     if local_model_path(model):
         if not path.is_dir():
             raise FileNotFoundError(f"model directory {path} does not exist")
-        if actor_dir(path) is None and not (path / "config.json").is_file():
+        if (path / "config.json").is_file():
+            return model
+        if hf_weights(path) is not None:
+            return str(hf_weights(path))
+        if actor_dir(path) is None:
             raise FileNotFoundError(f"{path} holds neither a Hugging Face model (config.json) nor a verl checkpoint")
     shards = actor_dir(path) if path.is_dir() else None
     if shards is None:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from data_prep.files import atomic_output
 from data_prep.protocol import TRAIN_VALIDATION, parse_benchmarks
-from eval.checkpoints import saved_steps
+from eval.checkpoints import evaluable_steps
 from eval.coverage import incomplete
 from eval.curves import per_problem
 from eval.plots import figure, save_png
@@ -30,9 +30,9 @@ from eval.store import read_records
 
 
 def checkpoints(run_dir: Path) -> list[tuple[int, Path]]:
-    """(step, directory) of every verl checkpoint under `run_dir` that still has its actor, in step order (verl's
-    retention removes an old checkpoint's actor/ and leaves its data.pt)."""
-    return [(step, run_dir / f"global_step_{step}") for step in saved_steps(run_dir)]
+    """(step, directory) of every verl checkpoint under `run_dir` with a model, in step order: its actor, or the
+    Hugging Face weights the recipe keeps of every saved step (recipe/checkpoint_retention.py)."""
+    return [(step, run_dir / f"global_step_{step}") for step in evaluable_steps(run_dir)]
 
 
 def avg_at_n(output_dir: Path, name: str) -> float | None:

@@ -57,8 +57,17 @@ def test_after_a_save_the_newest_are_kept_whichever_process_saved_them(tmp_path)
     hf_only = tmp_path / "hf_only"  # checkpoint.save_contents without the model: no shards, a Hugging Face copy
     for step in (1, 2, 3, 4, 5):
         (hf_only / f"global_step_{step}" / "actor" / "huggingface").mkdir(parents=True)
+        (hf_only / f"global_step_{step}" / "actor" / "huggingface" / "config.json").write_text("{}")
+        (hf_only / f"global_step_{step}" / "actor" / "huggingface" / "model.safetensors").write_bytes(b"w")
     callback.on_save(trainer=None, global_step=5, checkpoint_dir=str(hf_only / "global_step_5"))
-    assert sorted(p.name for p in hf_only.iterdir()) == ["global_step_3", "global_step_4", "global_step_5"]
+    assert sorted(p.name for p in hf_only.iterdir()) == [f"global_step_{step}" for step in (1, 2, 3, 4, 5)]
+    assert [p.name for p in (hf_only / "global_step_1").iterdir()] == ["huggingface"]  # the weights, linked, alone
+    saved = hf_only / "global_step_5"  # linked beside actor/ at its save, actor/ left as verl's merger reads it
+    assert (saved / "huggingface" / "model.safetensors").stat().st_ino == (
+        saved / "actor" / "huggingface" / "model.safetensors"
+    ).stat().st_ino
+    assert not (hf_only / "global_step_4" / "huggingface").exists()  # kept whole: its own save links it
+    assert checkpoints.evaluable_steps(hf_only) == [1, 2, 3, 4, 5]
     unlimited = build_checkpoint_callback(recipe_cfg(run, "x/y", "trainer.max_actor_ckpt_to_keep=0"))
     unlimited.on_save(trainer=None, global_step=300, checkpoint_dir=str(run / "global_step_300"))
     assert checkpoints.saved_steps(run) == [150, 200, 250, 300]
@@ -85,11 +94,18 @@ def test_preflight_says_where_it_resumes_and_the_room_the_kept_checkpoints_need(
     lines = prepare_checkpoints(recipe_cfg(run, tiny_model_dir))
     assert lines[0] == f"resuming from {run}/global_step_250 (step 250 of 4380)"
     assert checkpoints.saved_steps(run) == [50, 100, 150, 200, 250]  # rotated after the next save, not before
-    # 5 on disk: the next save adds one, then the newest 3 stay
-    assert lines[1].startswith("checkpoints: ") and "keeping the newest 3: 5 on disk, up to 1 more need" in lines[1]
+    # 5 on disk: the next save adds one, then the newest 3 stay whole, and every save keeps its Hugging Face weights
+    params = checkpoints.parameter_count(Path(tiny_model_dir))
+    whole, hf = params * (4 + 8 + 2), params * 2  # model, optimizer, Hugging Face weights
+    saves = -(-(4380 - 250) // 50)
+    assert lines[1].startswith(f"checkpoints: {checkpoints.human(whole)} each (")
+    kept = f"keeping the newest 3 and the Hugging Face weights of every save ({checkpoints.human(hf)} each): "
+    assert kept in lines[1]
+    assert f": 5 on disk, {saves} more saves need {checkpoints.human((whole - hf) + saves * hf)}, " in lines[1]
     assert lines[1].endswith(": room")
     fresh = prepare_checkpoints(recipe_cfg(tmp_path / "new", tiny_model_dir))
-    assert "keeping the newest 3: 0 on disk, up to 4 more need" in fresh[1]  # 3 kept + 1 being written
+    # 3 kept whole + 1 being written
+    assert f": 0 on disk, 88 more saves need {checkpoints.human(4 * (whole - hf) + 88 * hf)}, " in fresh[1]
 
 
 def test_preflight_starts_fresh_only_when_told_and_never_deletes(tmp_path, tiny_model_dir):

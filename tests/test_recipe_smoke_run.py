@@ -198,21 +198,40 @@ def test_a_workdir_that_cannot_be_used_is_one_line(tmp_path):
         assert "Traceback" not in out.stderr
 
 
-def test_eval_accepts_the_verl_checkpoint_and_converts_it_with_verls_merger(smoke_run, tmp_path):
+def test_eval_reads_the_weights_saved_with_a_checkpoint_and_merges_one_without_them_with_verls_merger(
+    smoke_run, tmp_path
+):
+    import shutil
+
+    import torch
+    from safetensors.torch import load_file
+
+    from eval.checkpoints import resolve_model
     from eval.generate import main as generate
+    from eval.run_layout import RunLayout
     from eval.store import read_records
 
     _, workdir, _ = smoke_run
     checkpoint = workdir / "checkpoints" / "justrl" / "cpu-smoke" / "global_step_2"
     assert (checkpoint / "actor" / "model_world_size_1_rank_0.pt").exists()
+    # verl wrote actor/huggingface (checkpoint.save_contents: hf_model); the retention linked it beside actor/
+    saved = checkpoint / "huggingface"
+    linked = checkpoint / "actor" / "huggingface" / "model.safetensors"
+    assert (saved / "model.safetensors").stat().st_ino == linked.stat().st_ino
     args = ["--model", str(checkpoint), "--output-dir", str(tmp_path), "--backend", "hf", "--benchmarks", "AIME24",
             "--data-dir", str(workdir / "data" / "benchmarks"), "--n", "2", "--max-new-tokens", "8"]  # fmt: skip
     assert generate(args) == 0
-    from eval.run_layout import RunLayout
-
-    assert (RunLayout(tmp_path).merged_model(checkpoint) / "model.safetensors").exists()
-    assert RunLayout(tmp_path).merged_model(checkpoint).name.startswith("hf_cpu-smoke-global_step_2-")
+    assert not RunLayout(tmp_path).merged_model(checkpoint).exists()  # no merge: the saved weights were read
     assert len(list(read_records(tmp_path / "generations" / "AIME24.jsonl"))) == 4
+
+    bare = tmp_path / "cpu-smoke" / "global_step_2"  # as a checkpoint saved without hf_model: config, no weights
+    shutil.copytree(checkpoint / "actor", bare / "actor", ignore=shutil.ignore_patterns("*.safetensors"))
+    merged = Path(resolve_model(str(bare), RunLayout(tmp_path).merged_model))
+    assert merged.name.startswith("hf_cpu-smoke-global_step_2-")
+    ours, verls = load_file(saved / "model.safetensors"), load_file(merged / "model.safetensors")
+    assert ours.keys() == verls.keys()
+    for name, tensor in ours.items():  # the same weights, whatever dtype each was written in
+        torch.testing.assert_close(tensor.float(), verls[name].float(), rtol=1e-2, atol=1e-3)
 
 
 def test_the_sweep_evaluates_every_checkpoint_of_the_run(smoke_run, tmp_path):
