@@ -199,19 +199,24 @@ def _disk(cfg: DictConfig) -> str:
     params = checkpoints.parameter_count(Path(str(cfg.actor_rollout_ref.model.path)).expanduser())
     if params is None:
         return "checkpoint size unknown until the model is local"
-    size = checkpoints.checkpoint_bytes(params, cfg.actor_rollout_ref.actor.checkpoint.save_contents)
+    contents = cfg.actor_rollout_ref.actor.checkpoint.save_contents
+    size = checkpoints.checkpoint_bytes(params, contents)
+    hf = checkpoints.checkpoint_bytes(params, [c for c in contents if c == "hf_model"])
     start = checkpoints.latest_step(run_dir) or 0
     to_save = math.ceil(max(int(trainer.total_training_steps) - start, 0) / int(trainer.save_freq))
-    # after each save recipe/checkpoint_retention.py keeps the newest `keep`, so `keep` + 1 is the most on disk at once
+    # after each save recipe/checkpoint_retention.py keeps the newest `keep` whole, so `keep` + 1 is the most on disk
+    # at once, and the Hugging Face weights of every save
     on_disk = len(checkpoints.saved_steps(run_dir))
     new = min(to_save, max(1, keep + 1 - on_disk)) if keep > 0 else to_save
+    need = new * (size - hf) + to_save * hf
     probe = next(p for p in (run_dir, *run_dir.absolute().parents) if p.exists())
     free = shutil.disk_usage(probe).free
-    verdict = "room" if free >= new * size else "NOT ENOUGH ROOM: free space or lower KEEP_CKPTS"
+    verdict = "room" if free >= need else "NOT ENOUGH ROOM: free space or lower KEEP_CKPTS"
     kept = f"the newest {keep}" if keep > 0 else "all (trainer.max_actor_ckpt_to_keep=0)"
+    weights = f" and the Hugging Face weights of every save ({human(hf)} each)" if hf and keep > 0 else ""
     return (
-        f"checkpoints: {human(size)} each ({human(params, ('', 'k', 'M', 'B'))} parameters), keeping {kept}: "
-        f"{on_disk} on disk, up to {new} more need {human(new * size)}, "
+        f"checkpoints: {human(size)} each ({human(params, ('', 'k', 'M', 'B'))} parameters), keeping {kept}{weights}: "
+        f"{on_disk} on disk, {to_save} more saves need {human(need)}, "
         f"{human(free)} free under {probe}: {verdict}"
     )
 
