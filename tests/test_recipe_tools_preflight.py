@@ -3,7 +3,10 @@ CPU node) and a worker declaring logical GPUs (`ray start --num-gpus N`, which R
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -28,18 +31,30 @@ def gpu_run(*overrides: str):
     return compose_recipe(["base_model=deepseek", "trainer.device=cuda", *overrides])
 
 
-def test_the_gpus_of_the_cluster_a_run_joins_are_counted_not_the_launch_nodes(cpu_head_and_a_two_gpu_worker,
-                                                                             monkeypatch):  # fmt: skip
+CHECK = """
+import json, sys
+from recipe.tools.compose import compose_recipe
+from recipe.tools.preflight import gpu_problems
+print(json.dumps(gpu_problems(compose_recipe(["base_model=deepseek", "trainer.device=cuda", *sys.argv[1:]]))))
+"""
+
+
+def test_the_gpus_of_the_cluster_a_run_joins_are_counted_not_the_launch_nodes(cpu_head_and_a_two_gpu_worker):
+    """In a fresh process, as the launch runs it: Ray keeps its authentication settings per process."""
     address, auth = cpu_head_and_a_two_gpu_worker
-    for key, value in {**auth, "RAY_ADDRESS": address}.items():
-        monkeypatch.setenv(key, value)
-    assert gpu_problems(gpu_run("trainer.nnodes=1", "trainer.n_gpus_per_node=2")) == []
-    assert gpu_problems(gpu_run("trainer.nnodes=2", "trainer.n_gpus_per_node=1")) == []
-    (problem,) = gpu_problems(gpu_run("trainer.nnodes=1", "trainer.n_gpus_per_node=3"))
-    assert problem == (
+    env = {**os.environ, **auth, "RAY_ADDRESS": address}
+
+    def problems(*overrides: str) -> list[str]:
+        out = subprocess.run([sys.executable, "-c", CHECK, *overrides], env=env, capture_output=True, text=True)
+        assert out.returncode == 0, out.stderr[-3000:]
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+    assert problems("trainer.nnodes=1", "trainer.n_gpus_per_node=2") == []
+    assert problems("trainer.nnodes=2", "trainer.n_gpus_per_node=1") == []
+    assert problems("trainer.nnodes=1", "trainer.n_gpus_per_node=3") == [
         f"the Ray cluster at {address} has 2 GPU(s), trainer.nnodes x trainer.n_gpus_per_node = 1 x 3 = 3 "
         "(NNODES, GPUS_PER_NODE)"
-    )
+    ]
 
 
 def test_a_cluster_that_cannot_be_joined_is_one_line(monkeypatch):

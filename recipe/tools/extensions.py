@@ -11,6 +11,7 @@ resolve, with the modules it imported. It imports verl (the preflight's second s
 
 from __future__ import annotations
 
+import difflib
 import importlib
 from collections.abc import Callable
 
@@ -30,10 +31,14 @@ def external_libs(cfg: DictConfig) -> list[str]:
 def _registry_check(key: str, value: str, registry: dict, what: str, libs: list[str]) -> str | None:
     if value in registry:
         return None
+    names = sorted(map(str, registry))
+    near = difflib.get_close_matches(value, names, n=1)
+    if near:
+        return f"{key}={value} is not a registered {what} (did you mean {near[0]}?); registered: {', '.join(names)}"
     imported = ", ".join(libs) if libs else "none"
     return (
         f"{key}={value} is not a registered {what}; modules imported from {LIBS_KEY}: [{imported}]; registered: "
-        f"{', '.join(sorted(map(str, registry)))}. Add the module that registers it to {LIBS_KEY}, restating the "
+        f"{', '.join(names)}. Add the module that registers it to {LIBS_KEY}, restating the "
         "whole list (a Hydra override replaces a list)"
     )
 
