@@ -173,6 +173,7 @@ def analyse(manifest: dict, runs: dict[str, dict[int, Run]], seed: int = 0) -> d
     rng = np.random.default_rng(seed)
     last = manifest["steps"]
     result = {"task": manifest["task"], "steps": last, "arms": {}, "comparisons": [], "missing": []}
+    result["changes"] = manifest.get("changes", {})
     for arm, seeds in manifest["runs"].items():
         result["arms"][arm] = {"seeds": {}}
         for s, name in seeds.items():
@@ -309,6 +310,9 @@ def markdown(result: dict, pngs: list[str]) -> str:
             separated = "-" if c["ci95"] is None else f"not separated in {result['steps']} steps"
         needed = c["seeds_needed"] if c["seeds_needed"] is not None else "-"
         lines.append(f"| {c['b']} vs {c['a']} | {c['diff']:+.3f} | {interval} | {separated} | {needed} |")
+    for arm, changed in result.get("changes", {}).items():
+        lines += ["", f"What {arm} changes against {next(iter(result['arms']))}, as composed:", ""]
+        lines += [f"- `{line}`" for line in changed]
     lines += [
         "",
         "Seeds needed: n = 2 (z_0.975 + z_0.8)^2 s^2 / diff^2, s^2 the pooled seed-to-seed variance of the "

@@ -26,6 +26,7 @@ def study_sh(*args: str, cwd: Path | str = "/") -> subprocess.CompletedProcess:
     [
         (["--cpu", "--seeds", "1,two", "recipe"], "--seeds 1,two: a comma-separated list of integers"),
         (["--cpu", "--seeds", "1,1", "recipe"], "each once"),
+        (["--cpu", "--seeds", "1,,2", "recipe"], "--seeds 1,,2: a comma-separated list of integers"),
         (["--cpu", "recipe", "kl_los"], "arm kl_los: unknown kl_los; an arm is recipe, an ablation (brorl"),
         (["--cpu", "recipe", "kl_loss+entropy"], "unknown entropy"),
         (["recipe", "control-random"], "controls belong to the CPU task: add --cpu"),
@@ -112,3 +113,54 @@ def test_a_slurm_array_task_outside_the_study_is_one_line(tmp_path, capsys):
     finally:
         del os.environ["SLURM_ARRAY_TASK_ID"]
     assert "SLURM_ARRAY_TASK_ID=2 is not a run of" in capsys.readouterr().err
+
+
+def test_an_output_that_is_a_file_is_one_line(tmp_path, capsys):
+    (tmp_path / "study").write_text("")
+    assert main(["--output", str(tmp_path / "study"), "--cpu", "recipe"]) == 2
+    err = capsys.readouterr().err
+    assert (
+        err
+        == f"error: --output {tmp_path / 'study'}: a file, not a folder; give a new or empty folder, or this study's\n"
+    )
+
+
+def test_an_arm_that_composes_the_same_run_as_the_first_is_refused_and_each_arms_change_is_named():
+    from recipe.tools.study import StudyError, arm_changes
+
+    changes = arm_changes(["recipe", "low_lr", "control-random"], cpu=True, task="carry", model="deepseek")
+    assert changes["low_lr"] == [
+        "actor_rollout_ref.actor.optim.lr: 0.0003 -> 3e-05",
+        "note: low_lr: actor_rollout_ref.actor.optim.lr=1e-07 (recipe: 1e-06) carried to the CPU task as its 0.0003 x "
+        "0.1 = 3e-05",
+    ]
+    assert changes["control-random"] == ["reward.custom_reward_function.reward_kwargs.control: <absent> -> random"]
+    with pytest.raises(StudyError, match="arm low_lr composes the same run as low_lr on the CPU task .*nothing to"):
+        arm_changes(["low_lr", "low_lr"], cpu=True, task="carry", model="deepseek")
+
+
+STOPPED = """
+import sys
+from pathlib import Path
+from recipe.tools import study
+study.run_command = lambda *a: ([sys.executable, "-c", "import time; print('child', flush=True); time.sleep(120)"], {})
+manifest = {"kind": "cpu", "arms": ["recipe"], "runs": {"recipe": {1: "cpu-learn-seed1"}}}
+sys.exit(study.run_study(manifest, Path(sys.argv[1])))
+"""
+
+
+@pytest.mark.parametrize(("sig", "code", "name"), [(15, 143, "SIGTERM"), (2, 130, "SIGINT")])
+def test_sigterm_or_ctrl_c_stops_the_run_in_progress_then_the_study_in_one_line(tmp_path, sig, code, name):
+    import psutil
+
+    proc = subprocess.Popen([sys.executable, "-c", STOPPED, str(tmp_path)], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, cwd=REPO)  # fmt: skip
+    assert proc.stdout.readline().startswith("study: run 1/1: recipe, seed 1")
+    assert proc.stdout.readline() == "child\n"
+    child = psutil.Process(proc.pid).children()[0]
+    proc.send_signal(sig)
+    rest = proc.stdout.read()
+    assert proc.wait() == code
+    assert rest == (f"study: stopped by {name}; the run in progress was stopped and keeps its checkpoints: rerun the "
+                    "same command to resume\n")  # fmt: skip
+    assert not child.is_running() or child.status() == psutil.STATUS_ZOMBIE

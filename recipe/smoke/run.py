@@ -32,7 +32,9 @@ It saves checkpoints as it goes: run again with the same --workdir and it resume
 says `already complete: step N of N` and exits 0 without starting Ray.
 `--model DIR` trains a local Hugging Face model instead of the tiny one (lengths may need overrides).
 `--stages FILE` runs a stage list (recipe/stages/, recipe/tools/stages.py) with one step a stage; `--ablation NAME`
-an ablation of recipe/ablation/ (the smoke's sizes win where both set one, e.g. BroRL's 512 samples a prompt).
+an ablation of recipe/ablation/: where the smoke's overlays set a key it changes, a learning rate carries its ratio to
+the recipe's, and any other key (a size: BroRL's 512 samples a prompt) keeps the smoke's value, each said in a line
+before the run (recipe/smoke/carry.py).
 `--ray-nodes N` starts a local Ray cluster of N nodes and has verl join it, one training rank a node
 (recipe/smoke/cluster.py), as a multi-node user's run does.
 `--gpu` runs the same on verl's normal CUDA platform (one GPU; no vLLM needed).
@@ -58,6 +60,7 @@ from pathlib import Path
 from recipe.cpu.plugin import HF_SWITCH
 from recipe.protocol import RECIPE_DIR
 from recipe.smoke import toy_task
+from recipe.smoke.carry import carry
 from recipe.smoke.cluster import JOIN_OVERRIDES, start_local_cluster
 from recipe.smoke.controls import CONTROLS, control_overrides
 from recipe.tools.compose import ablations, unknown_ablations
@@ -190,6 +193,33 @@ def ablation_overrides(ablation: str | None) -> list[str]:
     return [f"+ablation@_global_=[{ablation.replace('+', ',')}]"]
 
 
+def run_overrides(
+    workdir: Path,
+    overrides: list[str],
+    ablation: str | None,
+    task: str,
+    learn: bool,
+    control: str | None,
+    seed: int | None,
+) -> list[str]:
+    """The Hydra overrides of a run's variant: its ablation, task, and as a learning run its control and seed."""
+    variant = [*ablation_overrides(ablation), *task_overrides(task, learn)]
+    return [*(learn_overrides(workdir, control, seed) if learn else []), *variant, *overrides]
+
+
+def print_config(workdir: Path, args: argparse.Namespace) -> int:
+    """`--cfg job`: the run's config as verl would get it, resolved, without preparing or starting anything; where the
+    ablation's values went on stderr."""
+    from recipe.tools.train import main as train_main
+
+    overrides = run_overrides(workdir, args.overrides, args.ablation, args.task, args.learn, args.control, args.seed)
+    model = args.model.resolve() if args.model else workdir / f"model-{args.task}"
+    config, said = config_args(workdir, overrides, model, args.gpu, args.rollout, args.learn)
+    for line in said:
+        print(f"smoke: ablation {line}", file=sys.stderr)
+    return train_main([*config, "--cfg", "job"])
+
+
 def run(
     workdir: Path,
     gpu: bool,
@@ -207,17 +237,16 @@ def run(
     task: str = "carry",
 ) -> int:
     """One smoke run, or with `stages` every stage of a stage list (recipe/tools/stages.py), `stage_steps` each.
-    `ablation` selects recipe/ablation/NAME.yaml, applied before the smoke's sizes (which win where both set one)."""
+    `ablation` selects recipe/ablation/NAME.yaml, applied before the smoke's overlays (recipe/smoke/carry.py says how
+    its values reach the run)."""
     started = time.monotonic() if started is None else started
-    overrides = [*ablation_overrides(ablation), *task_overrides(task, learn), *overrides]
+    overrides = run_overrides(workdir, overrides, ablation, task, learn, control, seed)
     # An earlier attempt killed with its launcher: its Ray (found by marker) may still be finishing a step and saving
     # it, so it is stopped before anything reads the checkpoints to decide where to resume.
     leftover = stop_ray(str(ray_temp_dir(workdir)))
     if leftover:
         print(f"smoke: stopped {leftover} process(es) left by an earlier attempt in {workdir}", flush=True)
     model = prepare_workdir(workdir, model, task)
-    if learn:
-        overrides = [*learn_overrides(workdir, control, seed), *overrides]
     settings = dict(gpu=gpu, ray_nodes=ray_nodes, rollout=rollout, learn=learn, model=model, started=started)
     if stages is None:
         return train(workdir, overrides, **settings)
@@ -228,6 +257,30 @@ def run(
     shrunk = [replace(stage, steps=stage_steps) for stage in load_stages(stages)]
     root = workdir / "checkpoints" / "stages" / stages.stem
     return run_stages(shrunk, root, lambda stage_overrides: train(workdir, [*overrides, *stage_overrides], **settings))
+
+
+def config_args(
+    workdir: Path, overrides: list[str], model: Path, gpu: bool = False, rollout: str = "hf", learn: bool = False
+) -> tuple[list[str], list[str]]:
+    """recipe.tools.train's arguments for a smoke run: the recipe, the ablation in `overrides`, the smoke's overlays,
+    the ablation's values those overlays would hide (recipe/smoke/carry.py), the run's paths and `overrides`; and the
+    lines saying where the ablation's values went."""
+    ablation = [o for o in overrides if o.startswith("+ablation@_global_=")]  # before the smoke's overlays
+    overlays = ["gpu" if gpu else "cpu", *(["vllm_cpu"] if rollout == "vllm" and not gpu else []),
+                *(["learn"] if learn else []), *(["learn_vllm"] if learn and rollout == "vllm" else [])]  # fmt: skip
+    smoke = overlays[0] if len(overlays) == 1 else f"[{','.join(overlays)}]"
+    if gpu and rollout == "vllm":
+        overrides = ["actor_rollout_ref.rollout.name=vllm", *overrides]
+    carried, said = carry(ablation, [f"+smoke@_global_={smoke}"])
+    args = [
+        "--config-path", str(RECIPE_DIR), "--config-name", "justrl",
+        "base_model=deepseek", *ablation, f"+smoke@_global_={smoke}", *carried,
+        f"actor_rollout_ref.model.path={model}",
+        f"justrl.data_dir={workdir / 'data'}", f"justrl.checkpoint_dir={workdir / 'checkpoints'}",
+        f"hydra.run.dir={workdir / 'hydra'}",
+        *(o for o in overrides if o not in ablation),
+    ]  # fmt: skip
+    return args, said
 
 
 def train(
@@ -243,7 +296,7 @@ def train(
     """verl's trainer on the recipe and the tiny model, after the launch preflight; Ray stopped afterwards. With
     `ray_nodes` > 1, verl joins a local cluster of that many nodes (recipe/smoke/cluster.py), one training rank each.
     `rollout`: "hf" (recipe/cpu/hf_rollout.py) or "vllm" (verl's own; on CPU with recipe/smoke/vllm_cpu.yaml)."""
-    data_dir, ray_dir = workdir / "data", ray_temp_dir(workdir)
+    ray_dir = ray_temp_dir(workdir)
     started = time.monotonic() if started is None else started
 
     # What every verl process needs, Ray workers included: on a cluster started elsewhere (launch/slurm.sbatch, a
@@ -266,7 +319,6 @@ def train(
     env.setdefault("RAY_prestart_worker_first_driver", "0")
     env[RUN_MARKER] = str(ray_dir)
     runtime_env = [f'+ray_kwargs.ray_init.runtime_env.env_vars.{k}="{v}"' for k, v in worker_env.items()]
-    ablation = [o for o in overrides if o.startswith("+ablation@_global_=")]  # before the smoke's sizes
     joining = os.environ.get("RAY_ADDRESS")  # a cluster already up (launch/slurm.sbatch): join it, NNODES nodes
     if joining and ray_nodes == 1:
         ray_nodes = int(os.environ.get("NNODES", "1"))
@@ -275,21 +327,9 @@ def train(
     else:
         # a Ray instance of its own: left to itself, ray.init joins any cluster `ray start` left on this machine
         ray_args = ["+ray_kwargs.ray_init.address=local", f"+ray_kwargs.ray_init._temp_dir={ray_dir}"]
-    overlays = ["gpu" if gpu else "cpu", *(["vllm_cpu"] if rollout == "vllm" and not gpu else []),
-                *(["learn"] if learn else []), *(["learn_vllm"] if learn and rollout == "vllm" else [])]  # fmt: skip
-    smoke = overlays[0] if len(overlays) == 1 else f"[{','.join(overlays)}]"
-    if gpu and rollout == "vllm":
-        overrides = ["actor_rollout_ref.rollout.name=vllm", *overrides]
-    args = [
-        "--config-path", str(RECIPE_DIR), "--config-name", "justrl",
-        "base_model=deepseek", *ablation, f"+smoke@_global_={smoke}",
-        f"actor_rollout_ref.model.path={model}",
-        f"justrl.data_dir={data_dir}", f"justrl.checkpoint_dir={workdir / 'checkpoints'}",
-        *ray_args,
-        *runtime_env,
-        f"hydra.run.dir={workdir / 'hydra'}",
-        *(o for o in overrides if o not in ablation),
-    ]  # fmt: skip
+    args, said = config_args(workdir, [*ray_args, *runtime_env, *overrides], model, gpu, rollout, learn)
+    for line in said:
+        print(f"smoke: ablation {line}", flush=True)
     # as launch/common.sh: the preflight (which says where training resumes from, or that the run is complete), then
     # verl's trainer in the same process
     command = [sys.executable, "-m", "recipe.tools.train", *args]
@@ -429,6 +469,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ray-nodes", type=int, default=1, help="a local Ray cluster of N nodes, one rank each")
     parser.add_argument("--stages", type=Path, help="run this stage list (recipe/stages/), --stage-steps each stage")
     parser.add_argument("--stage-steps", type=int, default=1, help="training steps of each stage (default 1)")
+    parser.add_argument("--cfg", choices=["job"], help="print the run's resolved config and exit (nothing starts)")
     parser.add_argument("overrides", nargs="*", help="extra Hydra overrides")
     args = parser.parse_args(argv)
     if (args.seed is not None or args.control) and not args.learn:
@@ -438,6 +479,12 @@ def main(argv: list[str] | None = None) -> int:
               "CPU layer in every verl process) is not installed: pip install -e . (requirements-cpu.txt does)",
               file=sys.stderr)  # fmt: skip
         return 2
+    if args.cfg:
+        try:
+            return print_config(Path(args.workdir or "WORKDIR").absolute(), args)
+        except ValueError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
     # A SIGTERM (timeout, scheduler) becomes a normal exit, so the `finally` blocks stop Ray and clean up.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="justrl-smoke-", dir="/tmp"))

@@ -18,7 +18,13 @@ are compared with.
   allocation), whose tasks run `launch/study.sh --output DIR --array-task`; then `python -m eval.study --input-dir
   DIR` when they are done.
 
-DIR/study.yaml records the study (task, arms, seeds, steps, each run's name) with the first run. A rerun of the same
+Before any run, every arm is composed as its runs will be and checked as a launch checks it (known keys, verl's
+validation, registered names); what each changes against the first arm (names and paths aside), and on the CPU task
+where its ablation's values went (recipe/smoke/carry.py), goes into DIR/study.yaml and study.md, and an arm that changes
+nothing stops the study in one line (`--print-changes` prints them and exits).
+
+DIR/study.yaml records the study (task, arms, seeds, steps, each run's name, each arm's changes) with the first
+run. A rerun of the same
 command skips finished runs (each says `already complete`) and resumes a killed one; more seeds may be added later. An
 unknown arm, a seed list that is not integers, or a DIR holding another study (another task or arm set) or other runs
 stops in one line before any run starts.
@@ -28,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -48,7 +55,7 @@ class StudyError(ValueError):
 
 def parse_seeds(text: str) -> list[int]:
     try:
-        seeds = [int(part) for part in text.split(",") if part.strip()]
+        seeds = [int(part) for part in text.split(",")]
     except ValueError:
         raise StudyError(f"--seeds {text}: a comma-separated list of integers, e.g. 1,2,3") from None
     if not seeds or len(set(seeds)) != len(seeds):
@@ -76,6 +83,57 @@ def arm_overrides(arm: str, cpu: bool) -> list[str]:
             "NAME+NAME, or on the CPU task control-random / control-constant"
         )
     return ablation_overrides(arm)
+
+
+NAMES_AND_PATHS = ("experiment_name", "run_name", "variant", "path", "train_files", "val_files")
+
+
+def arm_config(arm: str, cpu: bool, task: str, model: str) -> tuple[dict, list[str]]:
+    """An arm's config as its runs compose it (the CPU task's: recipe/smoke/run.py; on GPUs the launch scripts'),
+    checked as the launch preflight checks it (known keys, verl's validation, every registered name), and where its
+    ablation's values went on the CPU task (recipe/smoke/carry.py). A StudyError names the arm and the problem."""
+    from recipe.tools.known_keys import unknown_key_problems
+    from recipe.tools.preflight import compose, verl_problems
+    from recipe.tools.run_config import leaves
+
+    said: list[str] = []
+    control = arm[len(CONTROL) :] if arm.startswith(CONTROL) else None
+    ablation = None if arm == "recipe" or control else arm
+    if cpu:
+        from recipe.smoke.run import config_args, run_overrides
+
+        workdir = Path("WORKDIR")  # names and paths are set aside
+        overrides = run_overrides(workdir, [], ablation, task, True, control, seed=1)
+        args, said = config_args(workdir, overrides, workdir / "model", learn=True)
+        overrides = args[4:]  # after --config-path X --config-name justrl
+    else:
+        overrides = [f"base_model={model}", *arm_overrides(arm, cpu)]
+    cfg = compose(overrides)
+    found = [cfg] if isinstance(cfg, str) else unknown_key_problems(cfg) or verl_problems(cfg)
+    if found:
+        raise StudyError(f"arm {arm}: {found[0]}")
+    return leaves(cfg), said
+
+
+def arm_changes(arms: list[str], cpu: bool, task: str, model: str) -> dict[str, list[str]]:
+    """Per arm after the first, `key: first's value -> its value` for every key its composed config changes (names and
+    paths aside) and the lines saying where its ablation's values went; a StudyError for an arm that changes nothing,
+    before any run."""
+    configs = {arm: arm_config(arm, cpu, task, model) for arm in arms}
+    first, _ = configs[arms[0]]
+    changes = {}
+    for arm in arms[1:]:
+        cfg, said = configs[arm]
+        changed = [
+            f"{key}: {first.get(key, '<absent>')} -> {cfg.get(key, '<absent>')}"
+            for key in sorted(first.keys() | cfg.keys())
+            if first.get(key) != cfg.get(key) and not key.rsplit(".", 1)[-1].endswith((*NAMES_AND_PATHS, "_dir"))
+        ]
+        if not changed:
+            where = f" on the CPU task ({'; '.join(said)})" if said else ""
+            raise StudyError(f"arm {arm} composes the same run as {arms[0]}{where}: nothing to compare")
+        changes[arm] = changed + [f"note: {line}" for line in said]
+    return changes
 
 
 def plan(arms: list[str], seeds: list[int], cpu: bool, task: str, model: str) -> dict:
@@ -185,9 +243,44 @@ def all_runs(manifest: dict) -> list[tuple[str, int]]:
     return [(arm, seed) for seed in seeds for arm in manifest["arms"] if seed in manifest["runs"][arm]]
 
 
+class Interrupted(Exception):
+    """SIGTERM or Ctrl-C during a study: the run in progress is stopped, then the study."""
+
+
+def _interrupt(signum, frame) -> None:
+    raise Interrupted(signal.Signals(signum).name)
+
+
+def run_step(command: list[str], env: dict[str, str]) -> int:
+    """One command of a run; on SIGTERM or Ctrl-C it is sent SIGTERM and waited for (a CPU run stops its Ray and
+    keeps its checkpoints: recipe/smoke/run.py), then Interrupted is raised."""
+    proc = subprocess.Popen(command, env=env, cwd=REPO)
+    try:
+        return proc.wait()
+    except (Interrupted, KeyboardInterrupt):
+        proc.terminate()
+        proc.wait()
+        raise
+
+
 def run_study(manifest: dict, output: Path, only: list[tuple[str, int]] | None = None) -> int:
-    """Each run in turn (skipping finished ones is each run's own: it says `already complete`); stops at a failure."""
+    """Each run in turn (skipping finished ones is each run's own: it says `already complete`); stops at a failure.
+    SIGTERM or Ctrl-C stops the run in progress, whose checkpoints a rerun resumes, and then the study."""
     todo = only or all_runs(manifest)
+    previous = {s: signal.signal(s, _interrupt) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        return _run_each(manifest, output, todo)
+    except (Interrupted, KeyboardInterrupt) as why:
+        name = "SIGINT" if isinstance(why, KeyboardInterrupt) else str(why)
+        print(f"study: stopped by {name}; the run in progress was stopped and keeps its checkpoints: rerun the same "
+              "command to resume", flush=True)  # fmt: skip
+        return 130 if name == "SIGINT" else 143
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+def _run_each(manifest: dict, output: Path, todo: list[tuple[str, int]]) -> int:
     for i, (arm, seed) in enumerate(todo, start=1):
         name = manifest["runs"][arm][seed]
         print(f"study: run {i}/{len(todo)}: {arm}, seed {seed} ({name})", flush=True)
@@ -195,7 +288,10 @@ def run_study(manifest: dict, output: Path, only: list[tuple[str, int]] | None =
         code = 0
         for step in (run_command(manifest, output, arm, seed), eval_command(manifest, output, arm, seed)):
             if code == 0 and step is not None:
-                code = subprocess.run(step[0], env=step[1], cwd=REPO).returncode
+                code = run_step(*step)
+        if code == 2:  # the launch preflight, or the run's own argument check: its lines above say why
+            print(f"study: {name} did not start (exit 2; the lines above say why); fix that, then rerun", flush=True)
+            return code
         if code != 0:
             print(f"study: {name} failed (exit {code}); rerun the same command to resume it", flush=True)
             return code
@@ -231,10 +327,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--task", default="carry", help="with --cpu: the toy task (recipe/smoke/toy_task.py)")
     parser.add_argument("--slurm", action="store_true", help="submit the runs as a Slurm job array")
     parser.add_argument("--array-task", action="store_true", help="run one run: $SLURM_ARRAY_TASK_ID of DIR's study")
+    parser.add_argument("--print-changes", action="store_true",
+                        help="print what each arm changes against the first, as composed, and exit")  # fmt: skip
     parser.add_argument("arms", nargs="*", help="recipe, NAME or NAME+NAME of recipe/ablation/, control-random ...")
     args = parser.parse_args(argv)
     output = args.output.resolve()
     try:
+        if output.exists() and not output.is_dir():
+            raise StudyError(f"--output {output}: a file, not a folder; give a new or empty folder, or this study's")
         if args.array_task:
             from eval.study import read_manifest
 
@@ -253,8 +353,13 @@ def main(argv: list[str] | None = None) -> int:
 
         if args.cpu and args.task not in TASKS:
             raise StudyError(f"--task {args.task}: unknown; known: {', '.join(TASKS)}")
-        manifest = plan(args.arms, seeds, args.cpu, args.task, os.environ.get("MODEL", "deepseek"))
-        manifest = settle_manifest(output, manifest)
+        model = os.environ.get("MODEL", "deepseek")
+        manifest = settle_manifest(output, plan(args.arms, seeds, args.cpu, args.task, model))
+        manifest["changes"] = arm_changes(args.arms, args.cpu, args.task, model)
+        if args.print_changes:
+            for arm, changed in manifest["changes"].items():
+                print("\n".join([f"{arm} vs {args.arms[0]}:", *(f"  {line}" for line in changed)]))
+            return 0
         write_manifest(output, manifest)
     except (StudyError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
@@ -270,4 +375,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:  # before any run started (runs are stopped in run_study)
+        print("study: stopped by SIGINT before any run started", file=sys.stderr)
+        sys.exit(130)
