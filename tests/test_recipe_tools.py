@@ -177,3 +177,17 @@ def test_fidelity_fails_when_a_compared_methods_value_is_changed(monkeypatch):
 
     monkeypatch.setitem(compared.PUBLISHED_COMPARED, "prorl", {"actor_rollout_ref.rollout.n": 8})
     assert [row[0] for row in fidelity.compared_rows() if not row[3]] == ["prorl: actor_rollout_ref.rollout.n"]
+
+
+def test_the_gpu_run_drives_the_engine_the_cpu_lanes_test_with_chunked_entropy_and_stated_budgets():
+    gpu = compose_recipe(recipe_overrides("deepseek"))
+    smoke = compose_recipe([*recipe_overrides("deepseek"), "+smoke@_global_=[cpu,learn]"])
+    for cfg in (gpu, smoke):
+        assert cfg.actor_rollout_ref.actor.strategy == cfg.actor_rollout_ref.ref.strategy == "fsdp2"
+        assert cfg.actor_rollout_ref.actor.fsdp_config.entropy_from_logits_with_chunking is True
+    assert gpu.actor_rollout_ref.actor.ppo_max_token_len_per_gpu == 32768  # its packing drives verl 0.4's weights
+    assert gpu.actor_rollout_ref.rollout.log_prob_max_token_len_per_gpu == 32768
+    assert gpu.actor_rollout_ref.ref.log_prob_max_token_len_per_gpu == 32768
+    assert "hf_model" in gpu.actor_rollout_ref.actor.checkpoint.save_contents
+    assert "hf_model" not in gpu.actor_rollout_ref.actor.checkpoint.load_contents
+    assert gpu.trainer.v1.sampler.custom_sampler.path is None  # verl's own sampler on GPU

@@ -292,8 +292,8 @@ def check(argv: list[str]) -> str:
     print(f"preflight: ok ({cfg.trainer.experiment_name}, {cfg.trainer.nnodes}x{cfg.trainer.n_gpus_per_node} GPUs)")
     if resumes and cfg.trainer.val_before_train:
         print(
-            f"preflight: no start validation ({SKIP_START_VALIDATION}): the run resumes at step {latest}, and "
-            "its start validation is logged already",
+            f"preflight: no start validation ({SKIP_START_VALIDATION}): the run resumes at step {latest}, and its "
+            "validations so far are logged",
             flush=True,
         )
         return RESUMING
