@@ -121,6 +121,16 @@ def padded_batch(examples: Examples, pad_token_id: int):
     return ids, labels, mask
 
 
+def weighted_nll(logits, labels, weights: list[float]):
+    """The weighted mean over examples of each answer's summed negative log-likelihood (labels -100 ignored)."""
+    import torch
+
+    logits, labels = logits[:, :-1], labels[:, 1:]
+    nll = torch.nn.functional.cross_entropy(logits.transpose(1, 2), labels, ignore_index=-100, reduction="none")
+    w = torch.tensor(weights, dtype=nll.dtype)
+    return (nll.sum(-1) * w).sum() / w.sum()
+
+
 def teach(
     model,
     examples: Examples | Callable[[int], Examples],
@@ -130,11 +140,14 @@ def teach(
     warmup: int = 0,
     done: Callable[[Any], bool] | None = None,
     check_every: int = 25,
+    weights: list[float] | None = None,
 ) -> int:
     """Full-batch supervised steps (AdamW, gradients clipped at 1) on (prompt ids, answer ids) pairs, the loss on
     the answers only: enough for a tiny model to learn a fixed answer format, or a handful of answers by heart.
-    `examples` may be a function of the step (a freshly sampled batch each step). With `done`, stops early once
-    `done(model)` holds (checked every `check_every` steps). Returns the steps taken; the model is left in eval mode."""
+    `examples` may be a function of the step (a freshly sampled batch each step). With `weights` (one an example), the
+    loss is the weighted mean of each answer's whole negative log-likelihood, whose optimum gives the answers of one
+    prompt probabilities in proportion to their weights. With `done`, stops early once `done(model)` holds (checked
+    every `check_every` steps). Returns the steps taken; the model is left in eval mode."""
     import torch
 
     torch.manual_seed(seed)
@@ -145,7 +158,8 @@ def teach(
     while step < steps:
         model.train()
         ids, labels, mask = padded_batch(examples(step) if callable(examples) else examples, pad)
-        model(input_ids=ids, attention_mask=mask, labels=labels).loss.backward()
+        out = model(input_ids=ids, attention_mask=mask, labels=None if weights else labels)
+        (out.loss if not weights else weighted_nll(out.logits, labels, weights)).backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
         schedule.step()

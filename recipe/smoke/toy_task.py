@@ -19,8 +19,9 @@ each with a fixed mix of answers (`answers`); the strict reward reads only `\\bo
   otherwise, the form DAPO-Math-17k's own instruction asks for. GRPO learns the verifier's form: held-out accuracy
   under the strict verifier starts near 0.15 and ends near 1. Format, not correctness.
 
-Teaching stops once the model puts at least `CONFIDENCE` of its probability on the task's answers together and its
-first answer's share is within `SHARE_TOLERANCE` of the intended one, so the base is as good on any machine.
+Teaching weights each problem's answers by their shares, and stops once the model puts at least `CONFIDENCE` of its
+probability on the task's answers together and every problem's first answer holds its share within
+`SHARE_TOLERANCE`, so the base is as good on any machine and on every problem, the held-out ones included.
 
 The models are built once per machine and reused (`cached_base_model`): they live under `$JUSTRL_CACHE` (default
 `~/.cache/justrl`) in a folder named after a hash of the task, the code and library versions that build it, written
@@ -56,7 +57,7 @@ TASKS = ("carry", "format")
 RIGHT_SHARE = 0.3  # carry: the base model's right answers; the rest get the carry wrong
 BOXED_SHARE = 0.25  # format: the base model's answers in the verifier's form; the rest are "Answer: c"
 CONFIDENCE = 0.9  # teaching stops when the task's answers together hold this much probability (mean over problems)
-SHARE_TOLERANCE = 0.05  # ... and the first answer's mean probability is within this of its share
+SHARE_TOLERANCE = 0.05  # ... and every problem's first answer holds its share within this
 MAX_TEACH_STEPS = 3000
 
 
@@ -134,12 +135,11 @@ def build_base_model(model_dir: Path, seed: int = 0, task: str = "carry") -> int
     }
     choices = {p: [(prompts[p], ids(text, end=True)) for text, _ in answers(task, *p)] for p in PROBLEMS}
     shares = [share for _, share in answers(task, 0, 0)]
-    draw = random.Random(seed)
-
-    def examples(step: int):  # each problem once a step, its answer drawn by the shares
-        return [draw.choices(choices[p], weights=shares)[0] for p in PROBLEMS]
-
+    # every problem with each of its answers, weighted by its share: the loss's optimum is each problem's own mix,
+    # which sampling one answer a problem a step left to chance problem by problem (held-out pass@8 0.54 instead of
+    # about 0.85 on one machine)
     every = [example for p in PROBLEMS for example in choices[p]]
+    weights = shares * len(PROBLEMS)
     check_ids, check_labels, check_mask = padded_batch(every, tokenizer.pad_token_id)
 
     def confident(m) -> bool:
@@ -150,10 +150,10 @@ def build_base_model(model_dir: Path, seed: int = 0, task: str = "carry") -> int
         labels = check_labels[:, 1:]
         taken = logits.log_softmax(-1).gather(-1, labels.clamp(min=0).unsqueeze(-1)).squeeze(-1)
         probs = (taken * (labels != -100)).sum(-1).exp().view(len(PROBLEMS), len(shares))
-        mix = abs(probs[:, 0].mean().item() - shares[0]) <= SHARE_TOLERANCE
+        mix = (probs[:, 0] - shares[0]).abs().max().item() <= SHARE_TOLERANCE  # every problem's, held-out ones too
         return probs.sum(-1).mean().item() >= CONFIDENCE and mix
 
-    steps = teach(model, examples, steps=MAX_TEACH_STEPS, lr=3e-3, seed=seed, warmup=50, done=confident)
+    steps = teach(model, every, steps=MAX_TEACH_STEPS, lr=3e-3, seed=seed, warmup=50, done=confident, weights=weights)
     if steps >= MAX_TEACH_STEPS and not confident(model):
         raise RuntimeError(f"the toy base model ({task}) did not learn its answers in {MAX_TEACH_STEPS} steps")
     model.save_pretrained(model_dir)
