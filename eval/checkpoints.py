@@ -146,8 +146,9 @@ def resolve_model(model: str, merged_dir: Callable[[Path], Path]) -> str:
             raise FileNotFoundError(f"model directory {path} does not exist")
         if (path / "config.json").is_file():
             return model
-        if hf_weights(path) is not None:
-            return str(hf_weights(path))
+        weights = hf_weights(path)
+        if weights is not None:
+            return str(weights)
         if actor_dir(path) is None:
             raise FileNotFoundError(f"{path} holds neither a Hugging Face model (config.json) nor a verl checkpoint")
     shards = actor_dir(path) if path.is_dir() else None

@@ -9,10 +9,10 @@ whole `actor/` folder, the Hugging Face copy inside it too (`checkpoint.save_con
 
 After every save, on the driver, this callback first links the step's Hugging Face copy from `actor/huggingface` into
 `global_step_N/huggingface` (hard links: no second copy on disk, and `actor/` stays as verl's merger reads it), out of
-the way of verl's rotation; then it keeps the newest `max_actor_ckpt_to_keep`
-checkpoints at or below the saved step and empties the other `global_step_*` folders up to that step of everything
-but that copy (those verl's own rotation left holding only `data.pt` too). Folders above the saved step, which no
-resume reads, are left alone; 0 or null keeps every checkpoint whole.
+the way of verl's rotation; then it keeps the newest `max_actor_ckpt_to_keep` checkpoints at or below the saved step
+and empties the other `global_step_*` folders up to that step of everything but that copy (those verl's own rotation
+left holding only `data.pt` too). Folders above the saved step, which no resume reads, are left alone; 0 or null keeps
+every checkpoint whole.
 """
 
 from __future__ import annotations

@@ -24,10 +24,9 @@ where its ablation's values went (recipe/smoke/carry.py), goes into DIR/study.ya
 nothing stops the study in one line (`--print-changes` prints them and exits).
 
 DIR/study.yaml records the study (task, arms, seeds, steps, each run's name, each arm's changes) with the first
-run. A rerun of the same
-command skips finished runs (each says `already complete`) and resumes a killed one; more seeds may be added later. An
-unknown arm, a seed list that is not integers, or a DIR holding another study (another task or arm set) or other runs
-stops in one line before any run starts.
+run. A rerun of the same command skips finished runs (each says `already complete`) and resumes a killed one; more
+seeds may be added later. An unknown arm, a seed list that is not integers, or a DIR holding another study (another
+task or arm set) or other runs stops in one line before any run starts.
 """
 
 from __future__ import annotations
@@ -101,11 +100,12 @@ def arm_config(arm: str, cpu: bool, task: str, model: str) -> tuple[dict, list[s
     ablation = None if arm == "recipe" or control else arm
     if cpu:
         from recipe.smoke.run import config_args, run_overrides
+        from recipe.tools.train import split_arguments
 
         workdir = Path("WORKDIR")  # names and paths are set aside
         overrides = run_overrides(workdir, [], ablation, task, True, control, seed=1)
         args, said = config_args(workdir, overrides, workdir / "model", learn=True)
-        overrides = args[4:]  # after --config-path X --config-name justrl
+        _, _, overrides = split_arguments(args)  # without --config-path and --config-name
     else:
         overrides = [f"base_model={model}", *arm_overrides(arm, cpu)]
     cfg = compose(overrides)
