@@ -10,36 +10,40 @@ benchmarks (`eval/<run>`, launch/eval.sh's output, as GPU studies do), those gra
 finished yet are named as missing and left out, so it runs on a partial study. Writes, atomically:
 - `study_<metric>.png`: per arm, the mean over seeds and a band, by step, arms overlaid, for the training reward,
   the entropy, the response length (band: one standard deviation over seeds, descriptive) and the held-out accuracy
-  (band: the 95% interval of each arm's mean by the hierarchical bootstrap below, at each validation);
+  (band: the 95% t-interval of each arm's mean over seeds, at each validation);
 - `study_val_acc_diff.png`: each arm's held-out accuracy minus the first arm's, by validated step, with its 95%
-  interval by the same bootstrap (the band the separation step reads) and the separation step dotted;
+  interval by the t-interval below (the band the separation step reads) and the separation step dotted;
 - `study.json` and `study.md`: per arm and seed the held-out accuracy before and after training, and for each arm
   against the first:
-  - `diff`: the final held-out accuracy, arm minus first arm, and `ci95`, its 95% interval by a hierarchical
-    bootstrap (10,000 draws): each draw resamples an arm's seeds with replacement, then within each drawn seed the
-    held-out problems with replacement, so the interval carries both the seed-to-seed and the problem-to-problem
-    noise. With one seed in an arm there is no seed noise to resample, and no interval is drawn;
-  - `separation_step`: the first validated step from which the difference's 95% interval (the same bootstrap, at
+  - `diff`: the final held-out accuracy, arm minus first arm (means over seeds), and `ci95`, its 95% interval: a
+    two-sample Student t-interval over the runs' accuracies (each the mean over the held-out problems), with the two
+    arms' pooled seed-to-seed variance and n_a + n_b - 2 degrees of freedom. Both arms are scored on the same
+    problems (and, seeded, the same seed validates the same model identically), so the problems are a shared,
+    fixed set: their noise is not resampled, and what varies between runs is the seed. At 2-3 seeds an arm the
+    interval is wide because the seed variance is estimated from 2-6 numbers (t_0.975 = 4.30 with 2 seeds an arm);
+    a bootstrap over so few seeds understates it and separates a null pair 11-23% of the time (eval/calibration.py
+    measures both). With one seed in an arm there is no seed noise to estimate, and no interval is drawn;
+  - `separation_step`: the first validated step from which the difference's 95% interval (the same t-interval, at
     each step both arms validated) excludes 0, on the same side, to the last step, where it is `ci95` (null: not
     separated, or one seed), with the difference and its interval at each step in `by_step` ({step: [diff, low,
-    high]}). The arms' own bands in study_val_acc.png may overlap where the difference is separated: two 95% intervals
-    that overlap do not make a difference that is noise;
-  - `seeds_needed`: seeds per arm to detect a difference of the observed size at 80% power and a two-sided 5% level,
-    `n = 2 (z_0.975 + z_0.8)^2 s^2 / diff^2` (rounded up, at least 2), `s^2` the two arms' pooled seed-to-seed variance
-    of the final held-out accuracy (a normal approximation: with 2-3 seeds, `s` is itself uncertain).
+    high]}). The arms' own bands in study_val_acc.png (each arm's mean over seeds, its one-sample t-interval) may
+    overlap where the difference is separated: two 95% intervals that overlap do not make a difference that is noise;
+  - `seeds_needed`: seeds per arm for which the same t-test detects a difference of the observed size at 80% power
+    and a two-sided 5% level (the noncentral t), given the pooled seed-to-seed standard deviation observed (with 2-3
+    seeds, itself uncertain).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from statistics import NormalDist
 
 import numpy as np
+from scipy import stats
 
 from eval.dynamics import ENTROPY, LENGTH, REWARD, read_tensorboard
 from eval.plots import figure, save_png
@@ -48,8 +52,8 @@ from eval.store import read_records
 MANIFEST = "study.yaml"
 EVALUATIONS = "eval"  # <study>/eval/<run>: launch/eval.sh on the run's last checkpoint (GPU studies)
 CURVES = {"reward": REWARD, "entropy": ENTROPY, "response_length": LENGTH}
-DRAWS = 10_000
-Z_TWO_SIDED_5, Z_POWER_80 = NormalDist().inv_cdf(0.975), NormalDist().inv_cdf(0.8)
+LEVEL, POWER = 0.95, 0.8
+MAX_SEEDS = 1000  # seeds_needed looks no further
 
 
 @dataclass
@@ -114,16 +118,6 @@ def seed_accuracies(runs: list[Run], step: int) -> list[float]:
     return [float(run.accuracy(step).mean()) for run in runs]
 
 
-def arm_means(runs: list[Run], step: int, rng: np.random.Generator, draws: int = DRAWS) -> np.ndarray:
-    """The hierarchical bootstrap of an arm's held-out accuracy at `step`: `draws` means, each over seeds drawn with
-    replacement and, within each, problems drawn with replacement."""
-    table = np.stack([run.accuracy(step) for run in runs])  # seeds x problems
-    seeds, problems = table.shape
-    seed_idx = rng.integers(seeds, size=(draws, seeds))
-    problem_idx = rng.integers(problems, size=(draws, seeds, problems))
-    return table[seed_idx[..., None], problem_idx].mean(axis=(1, 2))
-
-
 def sd_band(values: list[float]) -> tuple[float, float, float]:
     """(mean, mean - sd, mean + sd) over seeds: a descriptive band (none for one seed)."""
     mean = float(np.mean(values))
@@ -131,16 +125,26 @@ def sd_band(values: list[float]) -> tuple[float, float, float]:
     return mean, mean - sd, mean + sd
 
 
-def difference_intervals(a: list[Run], b: list[Run], rng: np.random.Generator) -> dict[int, tuple[float, float, float]]:
-    """{step: (diff, low, high)}: b's held-out accuracy minus a's (means over seeds) and its 95% interval by the
-    hierarchical bootstrap, at each step every run of both arms validated."""
+def seed_interval(a: np.ndarray, b: np.ndarray, level: float = LEVEL) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(diff, low, high): b's mean minus a's over the last axis (the seeds) and its pooled-variance Student
+    t-interval (module doc). Leading axes are independent studies, as eval/calibration.py simulates them; two arms
+    without any spread give the point interval [diff, diff]."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    with warnings.catch_warnings():  # identical runs: scipy warns of a zero variance, the interval is [diff, diff]
+        warnings.simplefilter("ignore", RuntimeWarning)
+        interval = stats.ttest_ind(b, a, axis=-1).confidence_interval(level)
+    diff = b.mean(axis=-1) - a.mean(axis=-1)
+    return diff, np.nan_to_num(interval.low, nan=diff), np.nan_to_num(interval.high, nan=diff)
+
+
+def difference_intervals(a: list[Run], b: list[Run]) -> dict[int, tuple[float, float, float]]:
+    """{step: (diff, low, high)}: b's held-out accuracy minus a's (means over seeds) and its 95% t-interval, at each
+    step every run of both arms validated."""
     steps = set.intersection(*(set(r.verdicts) for r in a + b))
     intervals = {}
     for step in sorted(steps):
-        diff = np.mean(seed_accuracies(b, step)) - np.mean(seed_accuracies(a, step))
-        draws = arm_means(b, step, rng) - arm_means(a, step, rng)
-        low, high = (float(x) for x in np.percentile(draws, [2.5, 97.5]))
-        intervals[step] = (float(diff), low, high)
+        diff, low, high = seed_interval(seed_accuracies(a, step), seed_accuracies(b, step))
+        intervals[step] = (float(diff), float(low), float(high))
     return intervals
 
 
@@ -158,19 +162,37 @@ def separation_step(intervals: dict[int, tuple[float, ...]]) -> int | None:
     return steps[i]
 
 
+def power(seeds: np.ndarray | int, sd: float, diff: float, level: float = LEVEL) -> np.ndarray:
+    """The chance that seed_interval separates two arms of `seeds` runs each whose means differ by `diff`, when each
+    run's accuracy spreads with standard deviation `sd` (normal runs: the noncentral t)."""
+    seeds = np.asarray(seeds, dtype=float)
+    df = 2 * seeds - 2
+    shift = abs(diff) / (sd * np.sqrt(2 / seeds))
+    critical = stats.t.ppf(0.5 + level / 2, df)
+    return stats.nct.sf(critical, df, shift) + stats.nct.cdf(-critical, df, shift)
+
+
+def pooled_sd(finals_a: list[float], finals_b: list[float]) -> float:
+    """The two arms' pooled seed-to-seed standard deviation (n_a + n_b - 2 degrees of freedom)."""
+    squares = sum(float(np.sum((np.asarray(x) - np.mean(x)) ** 2)) for x in (finals_a, finals_b))
+    return (squares / (len(finals_a) + len(finals_b) - 2)) ** 0.5
+
+
 def seeds_needed(finals_a: list[float], finals_b: list[float], diff: float) -> int | None:
-    """Seeds per arm for 80% power at a two-sided 5% level (module doc); None without a seed spread or a difference."""
+    """Seeds per arm for 80% power at a two-sided 5% level (module doc): at least 2; None without a seed spread in
+    both arms, without a difference, or past MAX_SEEDS."""
     if len(finals_a) < 2 or len(finals_b) < 2 or diff == 0:
         return None
-    pooled = ((len(finals_a) - 1) * np.var(finals_a, ddof=1) + (len(finals_b) - 1) * np.var(finals_b, ddof=1)) / (
-        len(finals_a) + len(finals_b) - 2
-    )
-    return max(2, math.ceil(2 * (Z_TWO_SIDED_5 + Z_POWER_80) ** 2 * pooled / diff**2))
+    sd = pooled_sd(finals_a, finals_b)
+    if sd == 0:
+        return 2
+    counts = np.arange(2, MAX_SEEDS + 1)
+    enough = np.flatnonzero(power(counts, sd, diff) >= POWER)
+    return int(counts[enough[0]]) if enough.size else None
 
 
-def analyse(manifest: dict, runs: dict[str, dict[int, Run]], seed: int = 0) -> dict:
+def analyse(manifest: dict, runs: dict[str, dict[int, Run]]) -> dict:
     """study.json's content from the finished runs {arm: {seed: Run}}."""
-    rng = np.random.default_rng(seed)
     last = manifest["steps"]
     result = {"task": manifest["task"], "steps": last, "arms": {}, "comparisons": [], "missing": []}
     result["changes"] = manifest.get("changes", {})
@@ -209,7 +231,7 @@ def analyse(manifest: dict, runs: dict[str, dict[int, Run]], seed: int = 0) -> d
             single = base if len(a) < 2 else arm
             comparison["note"] = f"one seed in {single}: no interval can be drawn (it needs the seed-to-seed noise)"
         else:
-            intervals = difference_intervals(a, b, rng)
+            intervals = difference_intervals(a, b)
             _, low, high = intervals[last]
             comparison.update(
                 ci95=[low, high],
@@ -221,27 +243,33 @@ def analyse(manifest: dict, runs: dict[str, dict[int, Run]], seed: int = 0) -> d
     return result
 
 
-def val_bands(runs: list[Run], rng: np.random.Generator) -> dict[int, tuple[float, float, float]]:
-    """{step: (mean, low, high)} of an arm's held-out accuracy at each step every run validated."""
+def val_bands(runs: list[Run]) -> dict[int, tuple[float, float, float]]:
+    """{step: (mean, low, high)} of an arm's held-out accuracy at each step every run validated: the mean over seeds
+    and its one-sample t-interval (one seed: no band)."""
     steps = set.intersection(*(set(r.verdicts) for r in runs))
     bands = {}
     for step in sorted(steps):
-        means = arm_means(runs, step, rng, draws=2000)
-        mean = float(np.mean(seed_accuracies(runs, step)))
-        bands[step] = (mean, *(float(x) for x in np.percentile(means, [2.5, 97.5])))
+        values = seed_accuracies(runs, step)
+        mean = float(np.mean(values))
+        if len(values) < 2:
+            bands[step] = (mean, mean, mean)
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            interval = stats.ttest_1samp(values, 0.0).confidence_interval(LEVEL)
+        bands[step] = (mean, *(float(np.nan_to_num(x, nan=mean)) for x in interval))
     return bands
 
 
-def plot(study: Path, runs: dict[str, dict[int, Run]], seed: int = 0) -> list[str]:
+def plot(study: Path, runs: dict[str, dict[int, Run]]) -> list[str]:
     """study_<metric>.png for each curve and the held-out accuracy; returns the file names."""
-    rng = np.random.default_rng(seed)
     names = []
     for label in [*CURVES, "val_acc"]:
         fig, ax = figure()
         for arm, seeds in runs.items():
             members = list(seeds.values())
             if label == "val_acc":
-                bands = val_bands(members, rng)
+                bands = val_bands(members)
             else:
                 steps = set.intersection(*(set(r.curves[label]) for r in members))
                 bands = {s: sd_band([r.curves[label][s] for r in members]) for s in sorted(steps)}
@@ -250,7 +278,7 @@ def plot(study: Path, runs: dict[str, dict[int, Run]], seed: int = 0) -> list[st
             ax.fill_between(xs, [bands[s][1] for s in xs], [bands[s][2] for s in xs], color=line.get_color(), alpha=0.2)
         ax.set_xlabel("step")
         ax.set_ylabel(label.replace("_", " "))
-        band = "95% interval (seeds, then problems)" if label == "val_acc" else "one standard deviation over seeds"
+        band = "95% t-interval over seeds" if label == "val_acc" else "one standard deviation over seeds"
         ax.set_title(f"{CURVES.get(label, 'held-out accuracy')}: mean over seeds, band: {band}", fontsize=9)
         ax.legend()
         save_png(fig, study / f"study_{label}.png")
@@ -276,7 +304,7 @@ def plot_differences(study: Path, result: dict) -> list[str]:
     ax.set_xlabel("step")
     ax.set_ylabel("held-out accuracy difference")
     ax.set_title(
-        "arm minus first: mean over seeds, band: 95% interval (seeds, then problems)\ndotted: separated from",
+        "arm minus first: mean over seeds, band: 95% t-interval over seeds\ndotted: separated from",
         fontsize=9,
     )
     ax.legend()
@@ -296,7 +324,7 @@ def markdown(result: dict, pngs: list[str]) -> str:
             lines.append(f"| {arm} | {s} | {r['run']} | {r['val_acc_before']:.3f} | {r['val_acc_after']:.3f} |")
     lines += [
         "",
-        "| arm vs first | diff | 95% interval (seeds, then problems) | separated from step | seeds needed |",
+        "| arm vs first | diff | 95% t-interval over seeds | separated from step | seeds needed |",
         "|---|---|---|---|---|",
     ]
     for c in result["comparisons"]:
@@ -315,8 +343,9 @@ def markdown(result: dict, pngs: list[str]) -> str:
         lines += [f"- `{line}`" for line in changed]
     lines += [
         "",
-        "Seeds needed: n = 2 (z_0.975 + z_0.8)^2 s^2 / diff^2, s^2 the pooled seed-to-seed variance of the "
-        "final held-out accuracy (eval/study.py).",
+        "Interval: the two-sample Student t over seeds (pooled variance, n_a + n_b - 2 degrees of freedom); seeds "
+        "needed: seeds per arm for 80% power of the same test at the observed difference and pooled seed-to-seed "
+        "standard deviation (eval/study.py; its calibration: eval/calibration.py).",
         "",
     ] + [f"![{p}]({p})" for p in pngs]
     return "\n".join(lines) + "\n"

@@ -10,18 +10,21 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from eval.study import Run, arm_means, difference_intervals, main, seeds_needed, separation_step, val_bands
+from eval.study import Run, difference_intervals, main, power, seed_interval, seeds_needed, separation_step, val_bands
 from recipe.tools.study import plan, write_manifest
 
 STEPS, VALIDATIONS, PROBLEMS, SAMPLES = 20, (0, 10, 20), 20, 16
 
 
 def write_run(study: Path, name: str, accuracy, seed: int) -> None:
-    """A finished run: its curves every step and its held-out verdicts at each validation, each problem's share of
-    right samples drawn around `accuracy(step)`."""
+    """A finished run: its curves every step and its held-out verdicts at each validation, each problem's chance of a
+    right sample `accuracy(step)` plus the problem's own offset (the same in every run: the arms share the held-out
+    problems). Validation is seeded by the run's seed, so runs of one seed that reach the same accuracy (all of them
+    at step 0, the base model) draw the same verdicts."""
     from torch.utils.tensorboard import SummaryWriter
 
-    draw = random.Random(seed)
+    difficulty = random.Random(0)
+    offsets = [difficulty.gauss(0, 0.15) for _ in range(PROBLEMS)]
     writer = SummaryWriter(str(study / "tensorboard_log" / "justrl" / name))
     for step in range(STEPS + 1):
         if step:
@@ -32,8 +35,9 @@ def write_run(study: Path, name: str, accuracy, seed: int) -> None:
             folder = study / "validation" / name
             folder.mkdir(parents=True, exist_ok=True)
             rows, total = [], 0.0
+            draw = random.Random(seed * 1000 + step)
             for problem in range(PROBLEMS):
-                p = min(1.0, max(0.0, accuracy(step) + draw.gauss(0, 0.15)))
+                p = min(1.0, max(0.0, accuracy(step) + offsets[problem]))
                 for _ in range(SAMPLES):
                     right = draw.random() < p
                     total += right
@@ -59,13 +63,14 @@ def make_study(study: Path, arms: dict[str, list], seeds: list[int]) -> dict:
     manifest["steps"] = STEPS
     for arm, curves in zip(names, arms.values(), strict=True):
         for seed, curve in zip(seeds, curves, strict=False):
-            write_run(study, manifest["runs"][arm][seed], curve, seed * 100 + len(arm))
+            write_run(study, manifest["runs"][arm][seed], curve, seed)
     write_manifest(study, manifest)
     return manifest
 
 
 def learning(rise: float, offset: float = 0.0):
-    return lambda step: 0.3 + offset + rise * step / STEPS
+    """A run's accuracy by step: the base's 0.3 at step 0, `rise` by the last step, and the seed's own `offset`."""
+    return lambda step: 0.3 + (rise + offset) * step / STEPS
 
 
 def test_a_clear_difference_has_an_interval_excluding_0_a_separation_step_and_few_seeds_needed(tmp_path, capsys):
@@ -92,7 +97,7 @@ def test_a_clear_difference_has_an_interval_excluding_0_a_separation_step_and_fe
     for name in ("reward", "entropy", "response_length", "val_acc", "val_acc_diff"):
         assert (tmp_path / f"study_{name}.png").read_bytes()[:4] == b"\x89PNG"
     md = (tmp_path / "study.md").read_text()
-    assert "| control-random vs recipe | " in md and "excludes 0" in md and "z_0.975 + z_0.8" in md
+    assert "| control-random vs recipe | " in md and "excludes 0" in md and "Student t over seeds" in md
     assert "control-random vs recipe: diff=" in capsys.readouterr().out
 
 
@@ -142,17 +147,22 @@ def test_a_folder_without_a_study_is_one_line(tmp_path, capsys):
     assert capsys.readouterr().err.strip().count("\n") == 0
 
 
-def test_the_hierarchical_bootstrap_carries_seed_noise_and_problem_noise():
-    rng = np.random.default_rng(0)
+def test_the_interval_is_the_pooled_two_sample_t_interval_over_seeds():
+    """Each run counts once, by its mean over the held-out problems; the problems are shared by the arms and not
+    resampled: two seeds an arm give 2 degrees of freedom, t_0.975 = 4.3027 (any t table)."""
 
     def run(accuracies) -> Run:
         return Run("r", verdicts={5: {f"p{i}": [a] for i, a in enumerate(accuracies)}})
 
-    same = [run([0.5] * 10) for _ in range(3)]  # no noise at all: every draw is the mean
-    assert np.ptp(arm_means(same, 5, rng, draws=200)) == 0
-    seeds_apart = [run([0.2] * 10), run([0.8] * 10)]  # seed noise only
-    problems_apart = [run([0.0, 1.0] * 5)] * 2  # problem noise only
-    assert np.std(arm_means(seeds_apart, 5, rng)) > 0.1 and np.std(arm_means(problems_apart, 5, rng)) > 0.1
+    a = [run([0.2, 0.4]), run([0.3, 0.5])]  # run means 0.30, 0.40
+    b = [run([0.5, 0.7]), run([0.7, 0.7])]  # run means 0.60, 0.70
+    pooled = ((0.05**2 * 2 + 0.05**2 * 2) / 2) ** 0.5  # the squared deviations of both arms over 4 - 2
+    half = 4.302652729911275 * pooled * (1 / 2 + 1 / 2) ** 0.5
+    np.testing.assert_allclose(difference_intervals(a, b)[5], (0.3, 0.3 - half, 0.3 + half))
+    problems_apart = [run([0.0, 1.0] * 5)] * 2  # problem noise alone, the same in both arms: no difference, no width
+    assert difference_intervals(problems_apart, problems_apart)[5] == (0.0, 0.0, 0.0)
+    diff, low, high = seed_interval([[0.3, 0.4], [0.5, 0.5]], [[0.6, 0.7], [0.5, 0.5]])  # studies side by side
+    np.testing.assert_allclose([diff, low, high], [[0.3, 0.0], [0.3 - half, 0.0], [0.3 + half, 0.0]])
 
 
 def test_separation_is_the_first_step_the_difference_stays_apart_from_0_to_the_end():
@@ -168,28 +178,33 @@ def test_separation_is_the_first_step_the_difference_stays_apart_from_0_to_the_e
 def test_a_difference_beyond_noise_is_separated_where_the_arms_own_bands_overlap():
     """Two arms' 95% bands can overlap while their difference's 95% interval excludes 0 (the trainer lane's CI run met
     it); separation reads the difference, as ci95 does, so the two never disagree at the last step."""
-    ladder = np.linspace(0, 1, 40)
+    ladder = np.linspace(0.2, 0.7, 40)
 
     def arm(shift: float) -> list[Run]:
         return [
             Run("r", verdicts={5: {f"p{i:02d}": [a] for i, a in enumerate(np.clip(ladder + shift + o, 0, 1))}})
-            for o in (-0.02, 0.02)
+            for o in (-0.02, 0.0, 0.02)
         ]
 
-    a, b = arm(0.0), arm(0.12)
-    rng = np.random.default_rng(0)
-    (mean_a, _, high_a), (mean_b, low_b, _) = val_bands(a, rng)[5], val_bands(b, rng)[5]
+    a, b = arm(0.0), arm(0.07)
+    (mean_a, _, high_a), (mean_b, low_b, _) = val_bands(a)[5], val_bands(b)[5]
     assert mean_a < low_b < high_a < mean_b  # the bands overlap
-    diff, low, high = interval = difference_intervals(a, b, rng)[5]
-    assert 0 < low < diff < high and abs(diff - 0.12) < 0.01 and separation_step({5: interval}) == 5
+    diff, low, high = interval = difference_intervals(a, b)[5]
+    assert 0 < low < diff < high and abs(diff - 0.07) < 1e-9 and separation_step({5: interval}) == 5
 
 
-@pytest.mark.parametrize(("spread", "diff", "want"), [(0.05, 0.1, 8), (0.01, 0.5, 2)])
-def test_seeds_needed_follows_the_two_sample_power_formula(spread, diff, want):
+@pytest.mark.parametrize(("spread", "diff", "want"), [(0.05, 0.1, 9), (0.01, 0.5, 2)])
+def test_seeds_needed_is_where_the_same_t_test_reaches_80_percent_power(spread, diff, want):
     a, b = [0.5 - spread, 0.5 + spread], [0.5 + diff - spread, 0.5 + diff + spread]
-    # s^2 = 2 spread^2 (each arm, ddof 1), n = 2 (1.96 + 0.84)^2 s^2 / diff^2: 7.85 -> 8 for spread 0.05, diff 0.1
-    assert seeds_needed(a, b, diff) == want
+    sd = spread * 2**0.5  # each arm's seed-to-seed sd (ddof 1)
+    assert seeds_needed(a, b, diff) == want and power(want, sd, diff) >= 0.8
+    assert want == 2 or power(want - 1, sd, diff) < 0.8
     assert seeds_needed([0.5], b, diff) is None and seeds_needed(a, b, 0.0) is None
+    # the noncentral t agrees with the interval itself on simulated studies of that sd (no binomial noise: sd only)
+    rng = np.random.default_rng(0)
+    runs = rng.normal(0.5, sd, size=(2, 4000, want)) + np.array([0, diff])[:, None, None]
+    _, low, high = seed_interval(*runs)
+    assert abs(np.mean((low > 0) | (high < 0)) - power(want, sd, diff)) < 0.03
 
 
 def test_a_gpu_runs_evaluation_of_its_last_checkpoint_gives_its_final_verdicts(tmp_path):
