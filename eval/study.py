@@ -21,8 +21,9 @@ finished yet are named as missing and left out, so it runs on a partial study. W
     problems (and, seeded, the same seed validates the same model identically), so the problems are a shared,
     fixed set: their noise is not resampled, and what varies between runs is the seed. At 2-3 seeds an arm the
     interval is wide because the seed variance is estimated from 2-6 numbers (t_0.975 = 4.30 with 2 seeds an arm);
-    a bootstrap over so few seeds understates it and separates a null pair 11-23% of the time (eval/calibration.py
-    measures both). With one seed in an arm there is no seed noise to estimate, and no interval is drawn;
+    a bootstrap over so few seeds understates it and separated a null pair 11-23% of the time (eval/README.md;
+    eval/calibration.py measures this interval). With one seed in an arm there is no seed noise to estimate, and no
+    interval is drawn;
   - `separation_step`: the first validated step from which the difference's 95% interval (the same t-interval, at
     each step both arms validated) excludes 0, on the same side, to the last step, where it is `ci95` (null: not
     separated, or one seed), with the difference and its interval at each step in `by_step` ({step: [diff, low,
