@@ -32,6 +32,9 @@ LEARN_YAML = OmegaConf.load(REPO / "recipe" / "smoke" / "learn.yaml")
 STEPS = LEARN_YAML.trainer.total_training_steps
 ROLLOUT_N, MINI_BATCH_PROMPTS, RANKS = 8, 4, 2  # recipe/smoke/learn.yaml
 ARMS = ("recipe", "control-random", "low_lr")
+# The least held-out rise that counts as learning: the recipe rose +0.17 to +0.29 in 9 runs of seeds 1-4 (hf rollout)
+# and +0.20 in a vLLM-lane run; 320 verdicts put about 0.025 of sampling noise on each end
+RISE = 0.1
 
 
 def learned(stdout: str) -> tuple[float, ...]:
@@ -75,8 +78,7 @@ def test_every_recipe_seed_raises_held_out_accuracy_and_the_control_and_low_lr_l
     for seed in (1, 2):
         a0, a1, p0, p1, s0, s1 = learned(runs[f"cpu-learn-seed{seed}"])
         assert a0 <= 0.45 and p0 >= 0.6, (a0, p0)  # the base: right part of the time, the right answer sampled often
-        # the recipe's rise: +0.17 to +0.29 in 9 runs of seeds 1-4 measured; 320 verdicts put 0.025 of noise on each end
-        assert a1 - a0 >= 0.1 and s1 > s0, (seed, a0, a1, s0, s1)
+        assert a1 - a0 >= RISE and s1 > s0, (seed, a0, a1, s0, s1)
         for control in ("random", "low_lr"):
             # seed by seed below the recipe's rise (the random control: -0.15 to +0.09 measured, low_lr -0.03 to
             # +0.08); the next test sets the differences against the seed noise

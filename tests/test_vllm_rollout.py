@@ -72,19 +72,18 @@ def test_vllm_on_cpu_reloads_weights_only_layerwise(tiny_model_dir, tmp_path, mo
 @pytest.mark.long
 def test_the_learning_run_learns_through_verls_vllm_rollout_and_every_weight_sync_lands(tmp_path):
     """`launch/cpu_smoke.sh --learn --rollout vllm`: the recipe's learning run (tests/test_recipe_smoke_learn.py) with
-    verl's own rollout and weight sync: held-out accuracy rises as it does with the transformers rollout. vLLM starts
-    on dummy weights (verl's load_format) and the policy moves far in its steps (held-out accuracy about 0.3 -> 0.65
-    on the carry task): the rollout's token probabilities follow the actor's at every step only if every weight sync
-    landed."""
+    verl's own rollout and weight sync: held-out accuracy rises as it does with the transformers rollout (by RISE at
+    least; 0.23 -> 0.43 measured). vLLM starts on dummy weights (verl's load_format) and the policy moves far in its
+    steps: the rollout's token probabilities follow the actor's at every step only if every weight sync landed."""
     from smoke_runs import logged_steps, smoke
-    from test_recipe_smoke_learn import STEPS, learned
+    from test_recipe_smoke_learn import RISE, STEPS, learned
 
     from recipe.smoke.run import parse_metrics
 
     out = smoke(tmp_path, "--learn", "--rollout", "vllm")
     assert out.returncode == 0, out.stdout[-5000:] + out.stderr[-3000:]
     a0, a1, _, _, s0, s1 = learned(out.stdout)
-    assert a1 - a0 >= 0.2 and s1 > s0, (a0, a1, s0, s1)
+    assert a1 - a0 >= RISE and s1 > s0, (a0, a1, s0, s1)
     assert "'name': 'vllm'" in out.stdout and "vLLMHttpServer" in out.stdout  # verl's rollout config, its server
     steps = dict(filter(None, map(parse_metrics, out.stdout.splitlines())))  # step 0: validation before training
     trained = logged_steps(out.stdout)
