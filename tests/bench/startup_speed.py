@@ -9,7 +9,10 @@
    actors up in the order verl starts them, the first validation, the first step), to the last step and to the closing
    line; each also as a multiple of the floor.
 3. verl's own `timing_s/*` of the run's steps (TensorBoard): the median of each phase and its share of a step.
-4. With --study: `bash launch/study.sh --cpu --seeds 1,2,3 --output DIR recipe w_reinforce`, its wall time.
+4. The CPU seconds each process of the run spent (psutil, sampled as it runs), grouped by Ray actor class or program,
+   up to the first step and in all, against what the machine's cores could give in that wall time: start-up that
+   keeps the cores busy gains nothing from starting actors side by side, only from doing less.
+5. With --study: `bash launch/study.sh --cpu --seeds 1,2,3 --output DIR recipe w_reinforce`, its wall time.
 recipe/smoke/README.md holds the figures and the targets they are read against.
 """
 
@@ -22,14 +25,19 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections import defaultdict
 from pathlib import Path
+
+import psutil
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
 from eval.dynamics import read_tensorboard  # noqa: E402
 
+FIRST_STEP = re.compile(r"\bstep:1 - ")
 # (label, the first output line that marks it)
 MILESTONES = [
     ("preflight said what runs", re.compile(r"^run: \S+ -> ")),
@@ -39,7 +47,7 @@ MILESTONES = [
     ("workers up, their models built", re.compile(r"actor and ref model engine initialized")),
     ("rollout server up, ready to fit", re.compile(r"all initialize finished, ready to fit")),
     ("agent and reward loop workers up, first validation done", re.compile(r"Initial validation metrics")),
-    ("first step done", re.compile(r"\bstep:1 - ")),
+    ("first step done", FIRST_STEP),
     ("last step done", None),  # filled from the run's own step count
     ("closing line", re.compile(r"^learn: ")),
 ]
@@ -59,11 +67,68 @@ def import_floor(platform: bool) -> float:
     return min(times)
 
 
-def timed_lines(command: list[str], env: dict[str, str]) -> tuple[list[tuple[float, str]], int]:
+def process_group(cmdline: list[str]) -> str:
+    """A Ray actor by its class (Ray titles its process `ray::Class` or `ray::name:Class.method`), else the program."""
+    title = " ".join(cmdline)
+    if title.startswith("ray::"):
+        return "actor " + re.split(r"[.\s]", title[5:].split(":")[-1])[0]
+    words = [w for w in cmdline if not w.startswith("-")]
+    if len(cmdline) > 2 and cmdline[1] == "-m":
+        return "python -m " + cmdline[2]
+    return Path(words[1] if len(words) > 1 and "python" in words[0] else words[0]).name if words else "?"
+
+
+class CpuByProcess(threading.Thread):
+    """Samples the CPU seconds (user + system) of every process started after it, each under its last title."""
+
+    def __init__(self, interval: float = 0.3):
+        super().__init__(daemon=True)
+        self.start_time, self.interval, self.done = time.time(), interval, threading.Event()
+        self.seen: dict[int, tuple[str, float]] = {}
+        self.at_first_step: dict[int, tuple[str, float]] | None = None
+
+    def run(self) -> None:
+        while not self.done.wait(self.interval):
+            for proc in psutil.process_iter(["pid", "cmdline", "create_time", "cpu_times"]):
+                info = proc.info
+                if info["create_time"] < self.start_time - 1 or not info["cmdline"] or info["cpu_times"] is None:
+                    continue
+                group = process_group(info["cmdline"])
+                if group == "actor IDLE" and info["pid"] in self.seen:
+                    group = self.seen[info["pid"]][0]  # between calls: keep the actor's class
+                self.seen[info["pid"]] = (group, info["cpu_times"].user + info["cpu_times"].system)
+
+    def mark_first_step(self) -> None:
+        self.at_first_step = dict(self.seen)
+
+    def table(self, first_step_s: float | None, wall_s: float) -> list[str]:
+        totals: dict[str, list[float]] = defaultdict(lambda: [0, 0.0, 0.0])
+        for pid, (group, cpu) in self.seen.items():
+            totals[group][0] += 1
+            totals[group][1] += (self.at_first_step or {}).get(pid, ("", 0.0))[1]
+            totals[group][2] += cpu
+        cores = psutil.cpu_count()
+        rows = [f"| {g} | {n} | {a:.1f} | {b:.1f} |" for g, (n, a, b) in sorted(totals.items(), key=lambda x: -x[1][2])]
+        spent = [sum(t[1] for t in totals.values()), sum(t[2] for t in totals.values())]
+        could = [cores * (first_step_s or 0), cores * wall_s]
+        return ["| process | count | CPU s to the first step | CPU s in all |", "|---|---|---|---|", *rows,
+                f"| all | {len(self.seen)} | {spent[0]:.1f} | {spent[1]:.1f} |",
+                f"| what {cores} cores give in that wall time | | {could[0]:.1f} | {could[1]:.1f} |"]  # fmt: skip
+
+
+def timed_lines(command: list[str], env: dict[str, str], cpu: CpuByProcess) -> tuple[list[tuple[float, str]], int]:
     start = time.monotonic()
+    cpu.start()
     proc = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    lines = [(time.monotonic() - start, line.rstrip("\n")) for line in proc.stdout]
-    return lines, proc.wait()
+    lines = []
+    for line in proc.stdout:
+        lines.append((time.monotonic() - start, line.rstrip("\n")))
+        if cpu.at_first_step is None and FIRST_STEP.search(line):
+            cpu.mark_first_step()
+    code = proc.wait()
+    cpu.done.set()
+    cpu.join()
+    return lines, code
 
 
 def milestones(lines: list[tuple[float, str]], steps: int) -> list[tuple[str, float | None]]:
@@ -93,19 +158,31 @@ def main() -> int:
     args = parser.parse_args()
     floor, floor_cpu = import_floor(False), import_floor(True)
     print(f"import floor (torch, transformers, verl): {floor:.2f} s; with the CPU platform: {floor_cpu:.2f} s")
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    # the launch scripts call `python`: this interpreter's, activated or not
+    env = {
+        **os.environ,
+        "PYTHONUNBUFFERED": "1",
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+    }
     steps = 30  # recipe/smoke/learn.yaml
     for run in range(args.runs):
         with tempfile.TemporaryDirectory(prefix="justrl-startup-") as tmp:
             command = ["bash", "launch/cpu_smoke.sh", "--learn", "--seed", "1"]
-            lines, code = timed_lines(command, {**env, "WORKDIR": tmp})
+            cpu = CpuByProcess()
+            lines, code = timed_lines(command, {**env, "WORKDIR": tmp}, cpu)
             print(f"\nrun {run + 1}: exit {code}")
+            if code != 0:
+                print("\n".join(line for _, line in lines[-40:]))
+                return code
+            found = milestones(lines, steps)
             print("| from the command to | seconds | x floor |\n|---|---|---|")
-            for label, seconds in milestones(lines, steps):
+            for label, seconds in found:
                 cell = "-" if seconds is None else f"{seconds:.1f} | {seconds / floor:.1f}"
                 print(f"| {label} | {cell} |")
             print()
             print("\n".join(phase_table(Path(tmp) / "tensorboard_log" / "justrl" / "cpu-learn-seed1")))
+            print()
+            print("\n".join(cpu.table(dict(found)["first step done"], lines[-1][0])))
     if args.study:
         with tempfile.TemporaryDirectory(prefix="justrl-study-") as tmp:
             command = ["bash", "launch/study.sh", "--cpu", "--seeds", "1,2,3", "--output", tmp, "recipe", "w_reinforce"]
