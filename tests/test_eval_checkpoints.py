@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from omegaconf import OmegaConf
 
 from eval import checkpoints
 from recipe.tools.compose import compose_recipe
@@ -165,7 +166,7 @@ def test_a_missing_local_model_is_a_directory_not_a_hub_id():
 def test_a_resumed_run_goes_without_the_start_validation_a_first_start_keeps(tmp_path, tiny_model_dir, capsys):
     """verl's trainer validates at every start (`trainer.val_before_train`); the preflight tells a resumed run not to,
     so that a restart neither pays for the validation again nor logs a second point at its step."""
-    from recipe.tools.preflight import READY, RESUMING, SKIP_START_VALIDATION, check
+    from recipe.tools.preflight import READY, RESUMING, SKIP_START_VALIDATION, check, prepare
 
     data = tmp_path / "data"
     for name in ("dapo_math_17k", *(f"benchmarks/validation/{b}" for b in ("AIME24", "AIME25", "AMC23"))):
@@ -175,10 +176,15 @@ def test_a_resumed_run_goes_without_the_start_validation_a_first_start_keeps(tmp
             f"justrl.checkpoint_dir={tmp_path / 'ckpt'}", f"actor_rollout_ref.model.path={tiny_model_dir}",
             "trainer.device=cpu", "trainer.n_gpus_per_node=1", "trainer.nnodes=1",
             "actor_rollout_ref.rollout.name=hf"]  # fmt: skip
-    assert check(args) == READY, capsys.readouterr()
+    status, cfg = prepare(args)
+    assert status == READY, capsys.readouterr()
     assert "no start validation" not in capsys.readouterr().out
+    # what verl's trainer is handed (recipe/tools/train.py `run_verl`): main_ppo's composition, unresolved
+    assert cfg == compose_recipe(args[4:], resolve=False) and cfg.trainer.val_before_train
+    assert OmegaConf.is_interpolation(cfg.trainer, "experiment_name")  # resolved by verl, in its TaskRunner
     fake_run(tmp_path / "ckpt" / "justrl" / "justrl-deepseek-1.5b", [50])
-    assert check(args) == RESUMING
+    status, cfg = prepare(args)
+    assert status == RESUMING and cfg.trainer.val_before_train is False
     out = capsys.readouterr().out
     assert f"preflight: no start validation ({SKIP_START_VALIDATION}): the run resumes at step 50" in out
     assert check([*args, "trainer.val_before_train=false"]) == READY  # nothing to skip

@@ -20,6 +20,7 @@ rotation of an earlier attempt's checkpoints happens after the next save: recipe
 
 from __future__ import annotations
 
+import copy
 import importlib.util
 import math
 import os
@@ -27,7 +28,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from eval import checkpoints
 from eval.checkpoints import human
@@ -247,33 +248,52 @@ def _stop(found: list[str]) -> str:
     return PROBLEMS
 
 
-def compose(overrides: list[str]) -> DictConfig | str:
+def compose(overrides: list[str], resolve: bool = True) -> DictConfig | str:
     """The run's config, or Hydra's composition error as one line (a missing `+`, an unknown ablation, ...)."""
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
     try:
-        return compose_recipe(overrides)
+        return compose_recipe(overrides, resolve=resolve)
     except (HydraException, OmegaConfBaseException) as err:
         return composition_problem(err)
 
 
+def resolved(cfg: DictConfig) -> DictConfig | str:
+    """A resolved copy of `cfg`, or the interpolation's error as one line."""
+    from omegaconf.errors import OmegaConfBaseException
+
+    out = copy.deepcopy(cfg)
+    try:
+        OmegaConf.resolve(out)
+    except OmegaConfBaseException as err:
+        return composition_problem(err)
+    return out
+
+
 def check(argv: list[str]) -> str:
+    """The preflight on main_ppo's arguments (`prepare`), its status alone."""
+    return prepare(argv)[0]
+
+
+def prepare(argv: list[str]) -> tuple[str, DictConfig | None]:
     """The preflight on main_ppo's arguments, printing as it goes: READY (train), RESUMING (train with
-    SKIP_START_VALIDATION added), PROBLEMS or COMPLETE.
+    SKIP_START_VALIDATION added), PROBLEMS or COMPLETE; and, to train, the config main_ppo composes from the same
+    arguments (unresolved, as Hydra hands it to main_ppo), with SKIP_START_VALIDATION applied when resuming.
 
     A resumed run skips `trainer.val_before_train`'s validation: verl's trainer runs it at every start
     (`trainer/ppo/v1/trainer_base.py` `fit`), so each restart of a preempted run would validate again (for the recipe,
     3,200 samples of up to 31,744 tokens) and log a second point at a step that has one."""
-    cfg = compose(_hydra_overrides(argv))
+    composed = compose(_hydra_overrides(argv), resolve=False)
+    cfg = composed if isinstance(composed, str) else resolved(composed)  # checked; `composed` goes to verl untouched
     if isinstance(cfg, str):
-        return _stop([cfg])
+        return _stop([cfg]), None
     run_dir = Path(cfg.trainer.default_local_dir)
     latest = checkpoints.latest_step(run_dir)
     resumes = cfg.trainer.resume_mode == "auto" and latest is not None
     found = [*unknown_key_problems(cfg), run_config.resume_problem(cfg, run_dir, resumes)]
     if any(found):
-        return _stop([problem for problem in found if problem])
+        return _stop([problem for problem in found if problem]), None
     print(run_line(cfg), flush=True)
     step = completed_step(cfg)
     if step is not None:
@@ -282,10 +302,10 @@ def check(argv: list[str]) -> str:
             "raise trainer.total_training_steps to train on, or trainer.resume_mode=disable to start afresh",
             flush=True,
         )
-        return COMPLETE
+        return COMPLETE, None
     found = problems(cfg)
     if found:
-        return _stop(found)
+        return _stop(found), None
     for line in prepare_checkpoints(cfg):
         print(f"preflight: {line}", flush=True)
     run_config.save(cfg, run_dir)
@@ -296,8 +316,9 @@ def check(argv: list[str]) -> str:
             "validations so far are logged",
             flush=True,
         )
-        return RESUMING
-    return READY
+        composed.merge_with(OmegaConf.from_dotlist([SKIP_START_VALIDATION]))
+        return RESUMING, composed
+    return READY, composed
 
 
 def main(argv: list[str] | None = None) -> int:

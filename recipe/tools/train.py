@@ -11,7 +11,8 @@ each unknown key; a key Hydra cannot set is one line, exit 2. Otherwise the laun
 (recipe/tools/preflight.py): what stops the run is listed within seconds (exit 2), a run that is already complete
 says so and exits 0, a resumed run goes without the start validation it already logged (`trainer.val_before_train=false`
 added), and only then is verl's trainer started, here, so that verl and torch are imported once, not once for the
-checks and again for training.
+checks and again for training. On the recipe's own config verl's `main_ppo` runs on the config the preflight composed
+(`run_verl`); on another (`--config-name` of a fork's own file) it composes its own from the same arguments.
 """
 
 from __future__ import annotations
@@ -62,22 +63,40 @@ def main_ppo_argv(argv: list[str]) -> tuple[list[str], bool]:
     return [*config, *overrides, *flags], bool(flags)
 
 
+def is_the_recipe(config: list[str]) -> bool:
+    """Whether the config flags (`split_arguments`) name the recipe's own config, the one the preflight composes."""
+    from recipe.protocol import RECIPE_DIR
+    from recipe.tools.compose import CONFIG_NAME
+
+    settings = dict(zip(config[::2], config[1::2], strict=True))
+    path = settings.get("--config-path", settings.get("-cp"))
+    name = settings.get("--config-name", settings.get("-cn"))
+    if path is None or name != CONFIG_NAME or "--config-dir" in settings or "-cd" in settings:
+        return False
+    return Path(path).resolve() == RECIPE_DIR
+
+
+def run_verl(cfg) -> None:
+    """verl's `main_ppo` on the config the preflight composed. Hydra hands a config given to a main function straight
+    to its body, so verl's trainer starts without Hydra composing the same config twice more (once for its run mode,
+    once to run: about 1 s of every start) and without the output folder Hydra writes; its logging format is kept."""
+    import logging
+
+    from verl.trainer import main_ppo
+
+    logging.basicConfig(level=logging.INFO, format="[%(asctime)s][%(name)s][%(levelname)s] - %(message)s")
+    main_ppo.main(cfg)
+
+
 def print_job_config(argv: list[str]) -> bool:
     """Print the resolved job config as `main_ppo --cfg job --resolve` does, if that is all `argv` asks of the recipe's
     own config; False (nothing printed) for anything else."""
     from omegaconf import OmegaConf
 
-    from recipe.protocol import RECIPE_DIR
-    from recipe.tools.compose import CONFIG_NAME
     from recipe.tools.known_keys import unknown_key_problems
 
     config, flags, overrides = split_arguments(argv)
-    settings = dict(zip(config[::2], config[1::2], strict=True))
-    path = settings.get("--config-path", settings.get("-cp"))
-    name = settings.get("--config-name", settings.get("-cn"))
-    if sorted(flags) != sorted(["--cfg", "job", "--resolve"]) or path is None or name != CONFIG_NAME:
-        return False
-    if Path(path).resolve() != RECIPE_DIR or "--config-dir" in settings or "-cd" in settings:
+    if sorted(flags) != sorted(["--cfg", "job", "--resolve"]) or not is_the_recipe(config):
         return False
     cfg = preflight.compose(overrides)
     if isinstance(cfg, str):
@@ -97,9 +116,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     if not querying:
-        status = preflight.check(args)
+        status, cfg = preflight.prepare(args)
         if status not in (preflight.READY, preflight.RESUMING):
             return 2 if status == preflight.PROBLEMS else 0
+        if is_the_recipe(split_arguments(args)[0]):
+            run_verl(cfg)
+            return 0
         if status == preflight.RESUMING:
             args = [*args, preflight.SKIP_START_VALIDATION]
     from verl.trainer import main_ppo
