@@ -41,3 +41,11 @@ def test_a_verl_without_the_private_agent_loop_registry_still_gets_every_other_c
     assert problems(compose_recipe()) == []
     (found,) = problems(compose_recipe(["algorithm.adv_estimator=no_such_estimator"]))
     assert found.startswith("algorithm.adv_estimator=no_such_estimator is not a registered advantage estimator")
+
+
+def test_a_mistyped_registered_name_is_told_the_nearest_one():
+    """A name one letter off (as `median_baselin` for a fork's loaded `median_baseline`) is named with the nearest."""
+    (found,) = problems(compose_recipe(["algorithm.adv_estimator=grpoo"]))
+    assert found.startswith(
+        "algorithm.adv_estimator=grpoo is not a registered advantage estimator (did you mean grpo?);"
+    )
