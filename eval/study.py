@@ -205,10 +205,13 @@ def analyse(manifest: dict, runs: dict[str, dict[int, Run]]) -> dict:
                 result["missing"].append(name)
                 continue
             first = min(run.verdicts)
+            later = [step for step in run.verdicts if step > first] or [last]
             result["arms"][arm]["seeds"][int(s)] = {
                 "run": name,
                 "val_acc_before": float(run.accuracy(first).mean()),
                 "val_acc_after": float(run.accuracy(last).mean()),
+                # the highest of the later validations: a run that learned and then dipped at its last one shows both
+                "val_acc_best": max(float(run.accuracy(step).mean()) for step in later),
             }
     base, *others = manifest["runs"]
     if not runs.get(base):  # the others are compared with the first arm only
