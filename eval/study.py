@@ -13,8 +13,8 @@ finished yet are named as missing and left out, so it runs on a partial study. W
   (band: the 95% t-interval of each arm's mean over seeds, at each validation);
 - `study_val_acc_diff.png`: each arm's held-out accuracy minus the first arm's, by validated step, with its 95%
   interval by the t-interval below (the band the separation step reads) and the separation step dotted;
-- `study.json` and `study.md`: per arm and seed the held-out accuracy before and after training, and for each arm
-  against the first:
+- `study.json` and `study.md`: per arm and seed the held-out accuracy before and after training (study.json: also its
+  best later validation), and for each arm against the first:
   - `diff`: the final held-out accuracy, arm minus first arm (means over seeds), and `ci95`, its 95% interval: a
     two-sample Student t-interval over the runs' accuracies (each the mean over the held-out problems), with the two
     arms' pooled seed-to-seed variance and n_a + n_b - 2 degrees of freedom. Both arms are scored on the same
