@@ -30,6 +30,14 @@ sys.path.insert(0, str(REPO))
 from eval.dynamics import read_tensorboard  # noqa: E402
 
 
+def rises_to(result: dict, key: str) -> dict[str, dict[str, float]]:
+    """{arm: {seed: held-out accuracy at `key` (study.json's val_acc_after or val_acc_best) minus at step 0}}."""
+    return {
+        arm: {seed: r[key] - r["val_acc_before"] for seed, r in info["seeds"].items()}
+        for arm, info in result["arms"].items()
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", default="1,2,3")
@@ -79,18 +87,12 @@ def main() -> int:
                 f"| {arm} | {seed} | {run['val_acc_before']:.3f} -> {run['val_acc_after']:.3f} | {p8} | {wall:.0f} s | "
                 f"{f'{startup:.0f} s' if startup >= 0 else '- (ran before)'} | {steps_s:.0f} s | {val_s:.0f} s |"
             )
-    rises = {
-        arm: {seed: r["val_acc_after"] - r["val_acc_before"] for seed, r in info["seeds"].items()}
-        for arm, info in result["arms"].items()
-    }
+    rises = rises_to(result, "val_acc_after")
     means = {arm: sum(by_seed.values()) / len(by_seed) for arm, by_seed in rises.items()}
     print("\n| arm | rise, mean | spread (max - min) |\n|---|---|---|")
     for arm, by_seed in rises.items():
         print(f"| {arm} | {means[arm]:+.3f} | {max(by_seed.values()) - min(by_seed.values()):.3f} |")
-    best = {  # the rises the trainer lane checks: the best later validation's (tests/test_recipe_smoke_learn.py)
-        arm: {seed: r["val_acc_best"] - r["val_acc_before"] for seed, r in info["seeds"].items()}
-        for arm, info in result["arms"].items()
-    }
+    best = rises_to(result, "val_acc_best")  # the rises the trainer lane checks (tests/test_recipe_smoke_learn.py)
     control, recipe = rises.get("control-random", {}), best.get("recipe", {})
     failures = [f"recipe seed {seed}: best rise {rise:+.3f}" for seed, rise in recipe.items() if rise < 0.1]
     if control and means["control-random"] > 0.05:
