@@ -39,6 +39,15 @@ def test_smoke_exits_zero_with_its_closing_line(smoke_run):
     ), last
 
 
+def test_its_ray_workers_are_forked_by_the_fork_server_and_none_started_fresh(smoke_run):
+    """recipe/cpu/forkserver.py: verl's Ray instance runs each worker through the fork server's client (the fork
+    itself: tests/test_recipe_cpu_forkserver.py)."""
+    out, workdir, _ = smoke_run
+    client = f"{sys.executable} -m recipe.cpu.forkserver {ray_temp_dir(workdir)}/fork.sock"
+    assert f"'py_executable': '{client}'" in out.stdout
+    assert "a worker started fresh" not in out.stdout
+
+
 def test_every_training_step_ran_and_a_gradient_was_applied(smoke_run):
     out, workdir, _ = smoke_run
     assert logged_steps(out.stdout) == [1, 2]

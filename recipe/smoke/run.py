@@ -57,6 +57,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from recipe.cpu.forkserver import fork_client, start_fork_server
 from recipe.cpu.plugin import HF_SWITCH
 from recipe.protocol import RECIPE_DIR
 from recipe.smoke import toy_task
@@ -327,6 +328,12 @@ def train(
     else:
         # a Ray instance of its own: left to itself, ray.init joins any cluster `ray start` left on this machine
         ray_args = ["+ray_kwargs.ray_init.address=local", f"+ray_kwargs.ray_init._temp_dir={ray_dir}"]
+    # Ray's workers forked from one process that imported torch, tensordict and transformers once, instead of each
+    # importing them anew (recipe/cpu/forkserver.py); JUSTRL_FORKSERVER=0 starts each as Ray does
+    fork_socket = ray_dir / "fork.sock"
+    forked = not gpu and rollout == "hf" and not joining and os.environ.get("JUSTRL_FORKSERVER", "1") != "0"
+    if forked:
+        runtime_env.append(f"+ray_kwargs.ray_init.runtime_env.py_executable='{fork_client(fork_socket)}'")
     args, said = config_args(workdir, [*ray_args, *runtime_env, *overrides], model, gpu, rollout, learn)
     for line in said:
         print(f"smoke: ablation {line}", flush=True)
@@ -336,8 +343,10 @@ def train(
     steps: dict[int, dict[str, float]] = {}
     identity = None
     complete = None
-    proc = None
+    proc = server = None
     try:
+        if forked:
+            server = start_fork_server(fork_socket, env, workdir)
         if ray_nodes > 1 and not joining:
             try:
                 env["RAY_ADDRESS"] = start_local_cluster(ray_nodes, ray_dir, env)
@@ -357,6 +366,9 @@ def train(
                 steps[parsed[0]] = parsed[1]
         returncode = proc.wait()
     finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=30)
         stopped = stop_ray(str(ray_dir))
         if proc is not None:
             proc.wait(timeout=30)
