@@ -4,8 +4,9 @@
 
 1. The import floor: the fastest of three fresh processes importing torch, transformers and verl (as every Ray actor
    of a run does), with and without the CPU platform (`VERL_PLATFORM=cpu`, recipe/cpu/plugin.py).
-2. `bash launch/cpu_smoke.sh --learn --seed 1` in a scratch folder (the tiny model cached as usual), each line of its
-   output timestamped: the seconds from the command to each start-up milestone (the preflight's line, Ray up, verl's
+2. `bash launch/cpu_smoke.sh --learn --seed 1` in a scratch folder (the tiny model cached as usual), twice: with Ray's
+   workers forked (recipe/cpu/forkserver.py) and started fresh (`JUSTRL_FORKSERVER=0`), each line of its output
+   timestamped: the seconds from the command to each start-up milestone (the preflight's line, Ray up, verl's
    actors up in the order verl starts them, the first validation, the first step), to the last step and to the closing
    line; each also as a multiple of the floor.
 3. verl's own `timing_s/*` of the run's steps (TensorBoard): the median of each phase and its share of a step.
@@ -51,6 +52,9 @@ MILESTONES = [
     ("last step done", None),  # filled from the run's own step count
     ("closing line", re.compile(r"^learn: ")),
 ]
+# each run twice, side by side: Ray's workers forked from the fork server (recipe/cpu/forkserver.py), and each started
+# as Ray starts it
+MODES = {"forked": "1", "fresh": "0"}
 PHASES = ("gen", "old_log_prob", "adv", "update_actor", "update_weights", "testing", "save_checkpoint")
 
 
@@ -166,23 +170,25 @@ def main() -> int:
     }
     steps = 30  # recipe/smoke/learn.yaml
     for run in range(args.runs):
-        with tempfile.TemporaryDirectory(prefix="justrl-startup-") as tmp:
-            command = ["bash", "launch/cpu_smoke.sh", "--learn", "--seed", "1"]
-            cpu = CpuByProcess()
-            lines, code = timed_lines(command, {**env, "WORKDIR": tmp}, cpu)
-            print(f"\nrun {run + 1}: exit {code}")
-            if code != 0:
-                print("\n".join(line for _, line in lines[-40:]))
-                return code
-            found = milestones(lines, steps)
-            print("| from the command to | seconds | x floor |\n|---|---|---|")
-            for label, seconds in found:
-                cell = "-" if seconds is None else f"{seconds:.1f} | {seconds / floor:.1f}"
-                print(f"| {label} | {cell} |")
-            print()
-            print("\n".join(phase_table(Path(tmp) / "tensorboard_log" / "justrl" / "cpu-learn-seed1")))
-            print()
-            print("\n".join(cpu.table(dict(found)["first step done"], lines[-1][0])))
+        found = {}
+        for mode, switch in MODES.items():
+            with tempfile.TemporaryDirectory(prefix="justrl-startup-") as tmp:
+                command = ["bash", "launch/cpu_smoke.sh", "--learn", "--seed", "1"]
+                cpu = CpuByProcess()
+                lines, code = timed_lines(command, {**env, "WORKDIR": tmp, "JUSTRL_FORKSERVER": switch}, cpu)
+                print(f"\nrun {run + 1}, {mode}: exit {code}")
+                if code != 0:
+                    print("\n".join(line for _, line in lines[-40:]))
+                    return code
+                found[mode] = milestones(lines, steps)
+                print("\n".join(phase_table(Path(tmp) / "tensorboard_log" / "justrl" / "cpu-learn-seed1")))
+                print()
+                print("\n".join(cpu.table(dict(found[mode])["first step done"], lines[-1][0])))
+        print(f"\nrun {run + 1}: | from the command to | {' | '.join(f'{m} s | x floor' for m in MODES)} |")
+        print(f"|---|{'---|---|' * len(MODES)}")
+        for i, (label, _) in enumerate(found[next(iter(MODES))]):
+            cells = ("- | -" if c is None else f"{c:.1f} | {c / floor:.1f}" for c in (found[m][i][1] for m in MODES))
+            print(f"| {label} | {' | '.join(cells)} |")
     if args.study:
         with tempfile.TemporaryDirectory(prefix="justrl-study-") as tmp:
             command = ["bash", "launch/study.sh", "--cpu", "--seeds", "1,2,3", "--output", tmp, "recipe", "w_reinforce"]
