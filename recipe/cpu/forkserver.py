@@ -10,12 +10,13 @@ worker program, unchanged, with the worker's own argv, environment, working dire
     python -m recipe.cpu.forkserver SOCKET WORKER ARGS...  # the client Ray starts: `python WORKER ARGS...` by fork
 
 The client stands in for the worker towards Ray: it forwards the signals it gets, ends with the worker's exit status,
-and the worker is killed when the client dies (Ray kills a worker by its pid, the client's). Where the fork cannot
-stand for a fresh interpreter, the client runs the worker as Ray would have (`exec python WORKER ARGS`): no server at
-SOCKET, or an environment variable read when an interpreter or a library loads (`PYTHON*` but PYTHONPATH, `OMP_*`,
-`LD_*`, ...) differs from the server's. Each fork reseeds what a fresh process seeds at random (Python's `random`
-does so itself, numpy's global generator here). This module imports only the standard library at its top: the
-client is a bare interpreter.
+and the worker is killed when the client dies; each fork leads a process group of its own, since Ray kills a worker
+by its group. Where the fork cannot stand for a fresh interpreter, the client runs the worker as Ray would have
+(`exec python WORKER ARGS`): no server at SOCKET, or an environment variable read when an interpreter or a library
+loads (`PYTHON*` but PYTHONPATH, `OMP_*`, `LD_*`, ...) differs from the server's. Each fork reseeds what a fresh
+process seeds at random (Python's `random` does so itself, numpy's global generator here) and takes torch's thread
+count when Ray sets OMP_NUM_THREADS. This module imports only the standard library at its top: the client is a bare
+interpreter.
 """
 
 from __future__ import annotations
