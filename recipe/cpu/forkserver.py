@@ -163,7 +163,6 @@ def _fork_one(conn: socket.socket, own: tuple[dict[str, str], dict[str, str]], i
 
 def _become_worker(request: dict, fds: list[int]) -> None:
     """In the forked child: the worker's streams, environment, directory and path, then Ray's worker program."""
-    import atexit  # noqa: F401  (run at exit, below)
     import runpy
 
     os.setpgid(0, 0)  # a process group of its own, as Ray starts a worker in: Ray kills a worker by its group
