@@ -14,6 +14,7 @@ from omegaconf import OmegaConf
 from smoke_runs import logged_steps, ray_like_pids, smoke, smoke_command, validation_steps
 
 from eval.checkpoints import latest_step, saved_steps
+from recipe.cpu.forkserver import fork_client
 from recipe.smoke.run import parse_metrics, ray_temp_dir, run_processes
 
 REPO = Path(__file__).resolve().parents[1]
@@ -43,8 +44,7 @@ def test_its_ray_workers_are_forked_by_the_fork_server_and_none_started_fresh(sm
     """recipe/cpu/forkserver.py: verl's Ray instance runs each worker through the fork server's client (the fork
     itself: tests/test_recipe_cpu_forkserver.py)."""
     out, workdir, _ = smoke_run
-    client = f"{sys.executable} -m recipe.cpu.forkserver {ray_temp_dir(workdir)}/fork.sock"
-    assert f"'py_executable': '{client}'" in out.stdout
+    assert f"'py_executable': '{fork_client(ray_temp_dir(workdir) / 'fork.sock')}'" in out.stdout
     assert "a worker started fresh" not in out.stdout
 
 

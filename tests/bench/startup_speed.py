@@ -52,8 +52,8 @@ MILESTONES = [
     ("last step done", None),  # filled from the run's own step count
     ("closing line", re.compile(r"^learn: ")),
 ]
-# each run twice, side by side: Ray's workers forked from the fork server (recipe/cpu/forkserver.py), and each started
-# as Ray starts it
+# each run twice, one after the other: Ray's workers forked from the fork server (recipe/cpu/forkserver.py), then
+# each started as Ray starts it
 MODES = {"forked": "1", "fresh": "0"}
 PHASES = ("gen", "old_log_prob", "adv", "update_actor", "update_weights", "testing", "save_checkpoint")
 
