@@ -20,9 +20,11 @@ from recipe.cpu.forkserver import fork_client, start_fork_server
 WORKER = """
 import json, os, sys, time
 preloaded = "torch" in sys.modules  # a fresh interpreter has not imported it
+probe = getattr(sys.modules.get("fork_probe"), "SEEN", None)  # a module the server imported later, if any
 import numpy
 print(json.dumps({"argv": sys.argv, "foo": os.environ.get("FOO"), "cwd": os.getcwd(), "path": sys.path[:2],
-                  "preloaded": preloaded, "pid": os.getpid(), "draw": numpy.random.random()}), flush=True)
+                  "preloaded": preloaded, "pid": os.getpid(), "draw": numpy.random.random(), "probe": probe}),
+      flush=True)
 print("to stderr", file=sys.stderr, flush=True)
 if sys.argv[1] == "sleep":
     time.sleep(60)
@@ -97,6 +99,28 @@ def test_a_worker_whose_load_time_environment_differs_or_without_a_server_starts
     assert err.startswith("recipe.cpu.forkserver: a worker started fresh: OMP_NUM_THREADS=1 (here None)\n"), err
     seen, err, code = finished(client(tmp_path / "absent.sock", worker, "run", "4"))
     assert code == 4 and not seen["preloaded"] and "no fork server at" in err
+
+
+def test_modules_imported_later_load_in_the_first_workers_environment_and_a_worker_that_differs_starts_fresh(tmp_path):
+    """`later`: imported before the first fork, in that worker's environment (verl's and Ray's variables are set by
+    the driver after the server starts); from then on a worker whose VERL_, JUSTRL_ or RAY_ variables differ from the
+    first's starts fresh, saying which."""
+    (tmp_path / "fork_probe.py").write_text("import os\nSEEN = os.environ.get('JUSTRL_PROBE')\n")
+    worker = tmp_path / "worker.py"
+    worker.write_text(WORKER)
+    path = tmp_path / "fork.sock"
+    server = start_fork_server(path, ENV, tmp_path, later=("fork_probe",))
+    try:
+        first = finished(client(path, worker, "run", "0", env={"JUSTRL_PROBE": "first"}))
+        second = finished(client(path, worker, "run", "0", env={"JUSTRL_PROBE": "first"}))
+        third = finished(client(path, worker, "run", "0", env={"JUSTRL_PROBE": "third"}))
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    assert [first[0]["probe"], second[0]["probe"]] == ["first", "first"], (first[1], second[1])
+    assert first[0]["preloaded"] and second[0]["preloaded"] and not third[0]["preloaded"]
+    assert third[0]["probe"] is None and third[2] == 0
+    assert third[1].startswith("recipe.cpu.forkserver: a worker started fresh: JUSTRL_PROBE=third (here first)\n")
 
 
 PROBE = """

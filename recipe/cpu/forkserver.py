@@ -1,22 +1,26 @@
-"""Ray worker processes forked from one that has already imported torch, tensordict and transformers.
+"""Ray worker processes forked from one that has already imported torch, transformers and verl.
 
 A CPU run of verl starts about ten Ray actors, each a new Python process that imports torch, tensordict (which
-imports torch._dynamo) and transformers before it does anything: 4-5 CPU-seconds each, about half of a 2-core
-machine's start-up. Ray's `py_executable` (a runtime_env field) names the program a worker is started with; naming
-this file's client there, each worker is instead forked from a server that imported those once, then runs Ray's own
-worker program, unchanged, with the worker's own argv, environment, working directory, sys.path and standard streams.
+imports torch._dynamo) and transformers, then verl and the modules of its actor: 5-9 CPU-seconds each, most of a
+2-core machine's start-up. Ray's `py_executable` (a runtime_env field) names the program a worker is started with;
+naming this file's client there, each worker is instead forked from a server that imported those once, then runs
+Ray's own worker program, unchanged, with the worker's own argv, environment, working directory, sys.path and
+standard streams.
 
-    python -m recipe.cpu.forkserver serve SOCKET           # the server: imports, then forks on request
-    python -m recipe.cpu.forkserver SOCKET WORKER ARGS...  # the client Ray starts: `python WORKER ARGS...` by fork
+    python -m recipe.cpu.forkserver serve SOCKET FIRST LATER  # the server: imports, then forks on request
+    python -m recipe.cpu.forkserver SOCKET WORKER ARGS...     # the client Ray starts: `python WORKER ARGS...` by fork
 
-The client stands in for the worker towards Ray: it forwards the signals it gets, ends with the worker's exit status,
-and the worker is killed when the client dies; each fork leads a process group of its own, since Ray kills a worker
-by its group. Where the fork cannot stand for a fresh interpreter, the client runs the worker as Ray would have
-(`exec python WORKER ARGS`): no server at SOCKET, or an environment variable read when an interpreter or a library
-loads (`PYTHON*` but PYTHONPATH, `OMP_*`, `LD_*`, ...) differs from the server's. Each fork reseeds what a fresh
-process seeds at random (Python's `random` does so itself, numpy's global generator here) and takes torch's thread
-count when Ray sets OMP_NUM_THREADS. This module imports only the standard library at its top: the client is a bare
-interpreter.
+FIRST and LATER are comma-separated modules: FIRST (PRELOAD) imported at once, LATER (verl's) before the first fork,
+in that worker's environment, since the driver sets verl's and Ray's variables after the server starts. The client
+stands in for the worker towards Ray: it forwards the signals it gets, ends with the worker's exit status, and the
+worker is killed when the client dies; each fork leads a process group of its own, since Ray kills a worker by its
+group. Where the fork cannot stand for a fresh interpreter, the client runs the worker as Ray would have (`exec python
+WORKER ARGS`): no server at SOCKET, or an environment variable read when an interpreter or a library loads
+(`PYTHON*` but PYTHONPATH, `OMP_*`, `LD_*`, ...; once LATER is imported, `VERL_*`, `JUSTRL_*`, `RAY_*` too) differs
+from the server's. Each fork reseeds what a fresh process seeds at random (Python's `random` does so itself, numpy's
+global generator here) and takes torch's thread count when Ray sets OMP_NUM_THREADS. The threads a library started in
+the server (scipy's OpenBLAS pool, pyarrow's jemalloc) are not in a fork; both libraries prepare for fork themselves.
+This module imports only the standard library at its top: the client is a bare interpreter.
 """
 
 from __future__ import annotations
@@ -32,17 +36,21 @@ import threading
 import traceback
 
 MODULE = "recipe.cpu.forkserver"
-PRELOAD = ("torch", "tensordict", "transformers")
+PRELOAD = ("torch", "tensordict", "transformers")  # what every process of a verl run imports first
 # Read when an interpreter, a shared library or PRELOAD loads, so a fork inherits the server's: a worker whose value
 # differs is started fresh. Not: PYTHONPATH (the worker's sys.path is set), and TORCH_CUDA_ARCH_LIST, which only
 # building an extension reads (verl's megatron engine module sets it in the driver, so Ray's workers inherit it).
 LOAD_TIME = ("PYTHON", "OMP_", "MKL_", "OPENBLAS_", "KMP_", "GOMP_", "LD_", "MALLOC_", "TORCH", "TRANSFORMERS_", "HF_")
-NOT_LOAD_TIME = {"PYTHONPATH", "TORCH_CUDA_ARCH_LIST"}
+# Read when verl (VERL_*), this project's plugin (JUSTRL_*) or Ray (RAY_*: its C++ core reads RAY_AUTH_MODE) loads:
+# compared once the modules imported in the first worker's environment are (`serve`'s `later`). Not: what verl sets
+# for each worker of a group and reads at run time.
+LOAD_TIME_LATER = ("VERL_", "JUSTRL_", "RAY_")
+NOT_LOAD_TIME = {"PYTHONPATH", "TORCH_CUDA_ARCH_LIST", "RAY_LOCAL_RANK", "RAY_LOCAL_WORLD_SIZE"}
 HEADER = 8  # bytes of a message's length
 
 
-def load_time_env(env: dict[str, str]) -> dict[str, str]:
-    return {k: v for k, v in env.items() if k.startswith(LOAD_TIME) and k not in NOT_LOAD_TIME}
+def load_time_env(env, prefixes=LOAD_TIME) -> dict[str, str]:
+    return {k: v for k, v in env.items() if k.startswith(prefixes) and k not in NOT_LOAD_TIME}
 
 
 def _read_exact(conn: socket.socket, size: int) -> bytes:
@@ -67,20 +75,55 @@ def _receive(conn: socket.socket) -> dict:
 # ---------------------------------------------------------------- the server
 
 
-def serve(path: str) -> None:
-    """Listen at `path`, import PRELOAD, then fork a worker for each client that connects, until terminated. Clients
-    that connect while it imports wait in the listen queue rather than start fresh."""
+class _Preloaded:
+    """What the server has imported, and the load-time environment it imported it in: the modules `first` at once,
+    in the server's own; the modules `later` before the first fork, in that worker's (verl's and Ray's variables are
+    set by the driver after the server starts), so that a fork's modules were loaded as the worker would load them."""
+
+    def __init__(self, first: list[str], later: list[str]) -> None:
+        self.later = later
+        self.prefixes = LOAD_TIME
+        self.before = load_time_env(os.environ)
+        _import(first)
+        self.after = load_time_env(os.environ)  # torch sets TORCHINDUCTOR_CACHE_DIR, as it would in a fresh worker
+
+    def differ(self, env: dict[str, str]) -> str:
+        """The load-time variables in which `env` differs from the server's ('' if none)."""
+        theirs, before, after = load_time_env(env, self.prefixes), self.before, self.after
+        keys = sorted(k for k in {*before, *after, *theirs} if theirs.get(k) not in (before.get(k), after.get(k)))
+        return ", ".join(f"{k}={theirs.get(k)} (here {after.get(k)})" for k in keys)
+
+    def import_later(self, env: dict[str, str]) -> None:
+        if not self.later:
+            return
+        os.environ.clear()
+        os.environ.update(env)
+        _import(self.later)
+        self.later = []
+        self.prefixes = LOAD_TIME + LOAD_TIME_LATER
+        self.before, self.after = load_time_env(env, self.prefixes), load_time_env(os.environ, self.prefixes)
+
+
+def _import(modules: list[str]) -> None:
     import importlib
 
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except Exception as err:  # the worker imports it itself, and meets the error there if it needs the module
+            print(f"{MODULE}: {name} not preloaded: {err!r}", file=sys.stderr, flush=True)
+
+
+def serve(path: str, first: list[str], later: list[str]) -> None:
+    """Listen at `path`, import the modules `first`, then fork a worker for each client that connects, until
+    terminated; the modules `later` are imported before the first fork (`_Preloaded`). Clients that connect while it
+    imports wait in the listen queue rather than start fresh; a module that fails to import is named on stderr."""
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     if os.path.exists(path):
         os.unlink(path)
     listener.bind(path)
     listener.listen(64)
-    before = load_time_env(dict(os.environ))
-    for name in PRELOAD:
-        importlib.import_module(name)
-    after = load_time_env(dict(os.environ))  # torch sets TORCHINDUCTOR_CACHE_DIR, as it would in a fresh worker
+    preloaded = _Preloaded(first, later)
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_w, False)
     signal.set_wakeup_fd(wake_w)
@@ -94,7 +137,7 @@ def serve(path: str) -> None:
             if key.fileobj is listener:
                 conn, _ = listener.accept()
                 held = [listener.fileno(), wake_r, wake_w, selector.fileno(), *(c.fileno() for c in children.values())]
-                pid = _fork_one(conn, (before, after), held)
+                pid = _fork_one(conn, preloaded, held)
                 if pid is None:
                     conn.close()
                 else:
@@ -117,7 +160,7 @@ def serve(path: str) -> None:
                 conn.close()
 
 
-def _fork_one(conn: socket.socket, own: tuple[dict[str, str], dict[str, str]], inherited: list[int]) -> int | None:
+def _fork_one(conn: socket.socket, preloaded: _Preloaded, inherited: list[int]) -> int | None:
     """Fork the worker a client asks for, or tell it why not; the worker's pid, or None. `inherited`: the server's
     descriptors, closed in the worker."""
     fds: list[int] = []
@@ -126,11 +169,11 @@ def _fork_one(conn: socket.socket, own: tuple[dict[str, str], dict[str, str]], i
         _, fds, _, _ = socket.recv_fds(conn, 1, 4)
         request = _receive(conn)
         conn.settimeout(None)
-        theirs, (before, after) = load_time_env(request["env"]), own
-        differ = sorted(k for k in {*before, *after, *theirs} if theirs.get(k) not in (before.get(k), after.get(k)))
+        differ = preloaded.differ(request["env"])
         if len(fds) != 4 or differ:
-            _send(conn, {"pid": None, "why": ", ".join(f"{k}={theirs.get(k)} (here {after.get(k)})" for k in differ)})
+            _send(conn, {"pid": None, "why": differ})
             raise ConnectionAbortedError
+        preloaded.import_later(request["env"])
     except (OSError, ValueError, KeyError, ConnectionError):
         for fd in fds:
             os.close(fd)
@@ -221,9 +264,10 @@ def _exit(code: int) -> None:
         os._exit(code)
 
 
-def start_fork_server(path, env: dict[str, str], cwd) -> subprocess.Popen:
+def start_fork_server(path, env: dict[str, str], cwd, later: tuple[str, ...] = ()) -> subprocess.Popen:
     """The server at `path` (its folder made), with the environment the run's workers will have, once it listens
-    (it imports after that, while clients wait); it ends with the process that started it."""
+    (it imports PRELOAD after that, while clients wait, and the modules `later` before its first fork); it ends with
+    the process that started it."""
     import time
 
     from recipe.tools.lifecycle import die_with_parent
@@ -231,7 +275,7 @@ def start_fork_server(path, env: dict[str, str], cwd) -> subprocess.Popen:
     os.makedirs(os.path.dirname(path), exist_ok=True)
     if os.path.exists(path):
         os.unlink(path)
-    command = [sys.executable, "-m", MODULE, "serve", str(path)]
+    command = [sys.executable, "-m", MODULE, "serve", str(path), ",".join(PRELOAD), ",".join(later)]
     server = subprocess.Popen(command, env=env, cwd=cwd, start_new_session=True, preexec_fn=die_with_parent)
     while not os.path.exists(path) and server.poll() is None:
         time.sleep(0.01)
@@ -280,6 +324,6 @@ def run_worker(path: str, argv: list[str]) -> None:
 
 if __name__ == "__main__":
     if sys.argv[1] == "serve":
-        serve(sys.argv[2])
+        serve(sys.argv[2], *(names.split(",") if names else [] for names in sys.argv[3:5]))
     else:
         run_worker(sys.argv[1], sys.argv[2:])

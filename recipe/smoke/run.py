@@ -58,7 +58,7 @@ import time
 from pathlib import Path
 
 from recipe.cpu.forkserver import fork_client, start_fork_server
-from recipe.cpu.plugin import HF_SWITCH
+from recipe.cpu.plugin import HF_ROLLOUT, HF_SWITCH
 from recipe.protocol import RECIPE_DIR
 from recipe.smoke import toy_task
 from recipe.smoke.carry import carry
@@ -88,6 +88,20 @@ def parse_metrics(line: str) -> tuple[int, dict[str, float]] | None:
 
 
 RUN_MARKER = "JUSTRL_SMOKE_RUN"  # set in verl's environment; Ray's raylet, GCS and workers all inherit it
+# What the run's Ray actors import after torch, preloaded by the fork server (recipe/cpu/forkserver.py): verl, its
+# trainer actor, workers, TransferQueue, agent-loop and reward-loop actors, the hf rollout server, and the part of
+# torch a training worker imports on its own
+FORK_LATER = (
+    "verl",
+    "verl.trainer.main_ppo",
+    "verl.trainer.ppo.ray_trainer",
+    "verl.workers.engine_workers",
+    "verl.experimental.agent_loop",
+    "verl.experimental.reward_loop",
+    "transfer_queue",
+    HF_ROLLOUT,
+    "torch._inductor.compile_fx",
+)
 PASSED_ON = ("JUSTRL_LOSS_TRACE",)  # to the workers when set: recipe/policy_loss.py's trace of every micro-batch
 
 
@@ -346,7 +360,7 @@ def train(
     proc = server = None
     try:
         if forked:
-            server = start_fork_server(fork_socket, env, workdir)
+            server = start_fork_server(fork_socket, env, workdir, FORK_LATER)
         if ray_nodes > 1 and not joining:
             try:
                 env["RAY_ADDRESS"] = start_local_cluster(ray_nodes, ray_dir, env)

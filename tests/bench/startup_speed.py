@@ -176,7 +176,7 @@ def main() -> int:
                 command = ["bash", "launch/cpu_smoke.sh", "--learn", "--seed", "1"]
                 cpu = CpuByProcess()
                 lines, code = timed_lines(command, {**env, "WORKDIR": tmp, "JUSTRL_FORKSERVER": switch}, cpu)
-                print(f"\nrun {run + 1}, {mode}: exit {code}")
+                print(f"\nrun {run + 1}, {mode}: exit {code}; {lines[-1][1] if lines else ''}")
                 if code != 0:
                     print("\n".join(line for _, line in lines[-40:]))
                     return code
