@@ -22,9 +22,10 @@ import json, os, sys, time
 preloaded = "torch" in sys.modules  # a fresh interpreter has not imported it
 probe = getattr(sys.modules.get("fork_probe"), "SEEN", None)  # a module the server imported later, if any
 import numpy
+from ray._raylet import ObjectID
 print(json.dumps({"argv": sys.argv, "foo": os.environ.get("FOO"), "cwd": os.getcwd(), "path": sys.path[:2],
-                  "preloaded": preloaded, "pid": os.getpid(), "draw": numpy.random.random(), "probe": probe}),
-      flush=True)
+                  "preloaded": preloaded, "pid": os.getpid(), "draw": numpy.random.random(), "probe": probe,
+                  "ray_id": ObjectID.from_random().hex()}), flush=True)
 print("to stderr", file=sys.stderr, flush=True)
 if sys.argv[1] == "sleep":
     time.sleep(60)
@@ -104,8 +105,10 @@ def test_a_worker_whose_load_time_environment_differs_or_without_a_server_starts
 def test_modules_imported_later_load_in_the_first_workers_environment_and_a_worker_that_differs_starts_fresh(tmp_path):
     """`later`: imported before the first fork, in that worker's environment (verl's and Ray's variables are set by
     the driver after the server starts); from then on a worker whose VERL_, JUSTRL_ or RAY_ variables differ from the
-    first's starts fresh, saying which."""
-    (tmp_path / "fork_probe.py").write_text("import os\nSEEN = os.environ.get('JUSTRL_PROBE')\n")
+    first's starts fresh, saying which. A Ray actor class defined at import (as verl's modules do) leaves the forks
+    drawing different Ray IDs (a shared generator gave two workers the same task IDs)."""
+    probe = "import os, ray\nSEEN = os.environ.get('JUSTRL_PROBE')\n@ray.remote\nclass Probe:\n    pass\n"
+    (tmp_path / "fork_probe.py").write_text(probe)
     worker = tmp_path / "worker.py"
     worker.write_text(WORKER)
     path = tmp_path / "fork.sock"
@@ -118,9 +121,27 @@ def test_modules_imported_later_load_in_the_first_workers_environment_and_a_work
         server.terminate()
         server.wait(timeout=30)
     assert [first[0]["probe"], second[0]["probe"]] == ["first", "first"], (first[1], second[1])
+    assert first[0]["ray_id"] != second[0]["ray_id"]
     assert first[0]["preloaded"] and second[0]["preloaded"] and not third[0]["preloaded"]
     assert third[0]["probe"] is None and third[2] == 0
     assert third[1].startswith("recipe.cpu.forkserver: a worker started fresh: JUSTRL_PROBE=third (here first)\n")
+
+
+def test_a_server_that_drew_a_ray_id_forks_no_worker_saying_why(tmp_path):
+    """Any other draw from Ray's generator while the server imports would be shared by the forks: checked, and then
+    every worker starts fresh."""
+    (tmp_path / "fork_probe.py").write_text("import ray\nray.ObjectID.from_random()\n")
+    worker = tmp_path / "worker.py"
+    worker.write_text(WORKER)
+    path = tmp_path / "fork.sock"
+    server = start_fork_server(path, ENV, tmp_path, later=("fork_probe",))
+    try:
+        seen, err, code = finished(client(path, worker, "run", "0"))
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    assert code == 0 and not seen["preloaded"]
+    assert "a worker started fresh: Ray's ID generator was seeded in the fork server" in err, err
 
 
 PROBE = """

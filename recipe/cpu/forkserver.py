@@ -34,6 +34,7 @@ import subprocess
 import sys
 import threading
 import traceback
+from contextlib import contextmanager
 
 MODULE = "recipe.cpu.forkserver"
 PRELOAD = ("torch", "tensordict", "transformers")  # what every process of a verl run imports first
@@ -82,6 +83,7 @@ class _Preloaded:
 
     def __init__(self, first: list[str], later: list[str]) -> None:
         self.later = later
+        self.unsafe = ""  # why no worker can be forked, if so
         self.prefixes = LOAD_TIME
         self.before = load_time_env(os.environ)
         _import(first)
@@ -98,10 +100,52 @@ class _Preloaded:
             return
         os.environ.clear()
         os.environ.update(env)
-        _import(self.later)
+        with _ray_ids_untouched():
+            _import(self.later)
         self.later = []
         self.prefixes = LOAD_TIME + LOAD_TIME_LATER
         self.before, self.after = load_time_env(env, self.prefixes), load_time_env(os.environ, self.prefixes)
+        if "ray" in sys.modules and _forks_draw_the_same_ray_id():
+            self.unsafe = "Ray's ID generator was seeded in the fork server: forks would draw the same task IDs"
+
+
+@contextmanager
+def _ray_ids_untouched():
+    """Ray draws its IDs from one generator per process, seeded at its first draw: a draw in the server would be copied
+    into every fork, and the forks would draw the same task IDs (Ray 2.60: `Check failed: erased == 1`, the actor
+    dead). `@ray.remote` on a class draws its class ID, which Ray keeps and does not use, when a module is imported:
+    while the server imports, that ID comes from os.urandom instead. `_forks_draw_the_same_ray_id` checks the rest."""
+    import ray.actor
+
+    real = ray.actor.ActorClassID
+
+    class FromUrandom:
+        @staticmethod
+        def from_random():
+            return real(os.urandom(real.size()))
+
+    ray.actor.ActorClassID = FromUrandom
+    try:
+        yield
+    finally:
+        ray.actor.ActorClassID = real
+
+
+def _forks_draw_the_same_ray_id() -> bool:
+    from ray._raylet import ObjectID
+
+    drawn = []
+    for _ in range(2):
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.write(write, ObjectID.from_random().binary())
+            os._exit(0)
+        os.close(write)
+        drawn.append(os.read(read, 64))
+        os.close(read)
+        os.waitpid(pid, 0)
+    return drawn[0] == drawn[1]
 
 
 def _import(modules: list[str]) -> None:
@@ -170,10 +214,12 @@ def _fork_one(conn: socket.socket, preloaded: _Preloaded, inherited: list[int]) 
         request = _receive(conn)
         conn.settimeout(None)
         differ = preloaded.differ(request["env"])
+        if not differ:
+            preloaded.import_later(request["env"])
+            differ = preloaded.unsafe
         if len(fds) != 4 or differ:
             _send(conn, {"pid": None, "why": differ})
             raise ConnectionAbortedError
-        preloaded.import_later(request["env"])
     except (OSError, ValueError, KeyError, ConnectionError):
         for fd in fds:
             os.close(fd)
