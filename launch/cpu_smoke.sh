@@ -15,8 +15,8 @@
 #   --ray-nodes N   a local Ray cluster of N nodes (ray start --head / --address), verl joining it, one rank a node
 #   WORKDIR         keep the tiny model, data, checkpoints and logs here; a rerun resumes, and a finished run says
 #                   `already complete` (default: a temporary directory, removed afterwards)
-#   JUSTRL_FORKSERVER=0  start each Ray worker as Ray does, not forked from one that imported torch once (on CPU with
-#                   the hf rollout, the default: recipe/cpu/forkserver.py)
+#   JUSTRL_FORKSERVER=0  start each Ray worker as Ray does, not forked from one that imported torch and verl once
+#                   (on CPU with the hf rollout, the default: recipe/cpu/forkserver.py)
 set -euo pipefail
 args=()
 while [[ "${1:-}" == --* ]]; do

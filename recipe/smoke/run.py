@@ -342,8 +342,8 @@ def train(
     else:
         # a Ray instance of its own: left to itself, ray.init joins any cluster `ray start` left on this machine
         ray_args = ["+ray_kwargs.ray_init.address=local", f"+ray_kwargs.ray_init._temp_dir={ray_dir}"]
-    # Ray's workers forked from one process that imported torch, tensordict and transformers once, instead of each
-    # importing them anew (recipe/cpu/forkserver.py); JUSTRL_FORKSERVER=0 starts each as Ray does
+    # Ray's workers forked from one process that imported torch, transformers and verl (FORK_LATER) once, instead of
+    # each importing them anew (recipe/cpu/forkserver.py); JUSTRL_FORKSERVER=0 starts each as Ray does
     fork_socket = ray_dir / "fork.sock"
     forked = not gpu and rollout == "hf" and not joining and os.environ.get("JUSTRL_FORKSERVER", "1") != "0"
     if forked:
