@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 
 import psutil
 import pytest
@@ -36,14 +37,22 @@ sys.exit(int(sys.argv[2]))
 ENV = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}  # the server's and the clients'
 
 
+@contextmanager
+def serving(folder, later=()):
+    """A fork server at `folder`/fork.sock (its directory `folder`): its socket and process, stopped afterwards."""
+    path = folder / "fork.sock"
+    proc = start_fork_server(path, ENV, folder, later=later)
+    try:
+        yield path, proc
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("fork")
-    path = folder / "fork.sock"
-    proc = start_fork_server(path, ENV, folder)
-    yield path, proc
-    proc.terminate()
-    proc.wait(timeout=30)
+    with serving(tmp_path_factory.mktemp("fork")) as served:
+        yield served
 
 
 def client(path, worker, *args, env=None, cwd=None, **kw):
@@ -111,15 +120,10 @@ def test_modules_imported_later_load_in_the_first_workers_environment_and_a_work
     (tmp_path / "fork_probe.py").write_text(probe)
     worker = tmp_path / "worker.py"
     worker.write_text(WORKER)
-    path = tmp_path / "fork.sock"
-    server = start_fork_server(path, ENV, tmp_path, later=("fork_probe",))
-    try:
+    with serving(tmp_path, later=("fork_probe",)) as (path, _):
         first = finished(client(path, worker, "run", "0", env={"JUSTRL_PROBE": "first"}))
         second = finished(client(path, worker, "run", "0", env={"JUSTRL_PROBE": "first"}))
         third = finished(client(path, worker, "run", "0", env={"JUSTRL_PROBE": "third"}))
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
     assert [first[0]["probe"], second[0]["probe"]] == ["first", "first"], (first[1], second[1])
     assert first[0]["ray_id"] != second[0]["ray_id"]
     assert first[0]["preloaded"] and second[0]["preloaded"] and not third[0]["preloaded"]
@@ -133,13 +137,8 @@ def test_a_server_that_drew_a_ray_id_forks_no_worker_saying_why(tmp_path):
     (tmp_path / "fork_probe.py").write_text("import ray\nray.ObjectID.from_random()\n")
     worker = tmp_path / "worker.py"
     worker.write_text(WORKER)
-    path = tmp_path / "fork.sock"
-    server = start_fork_server(path, ENV, tmp_path, later=("fork_probe",))
-    try:
+    with serving(tmp_path, later=("fork_probe",)) as (path, _):
         seen, err, code = finished(client(path, worker, "run", "0"))
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
     assert code == 0 and not seen["preloaded"]
     assert "a worker started fresh: Ray's ID generator was seeded in the fork server" in err, err
 

@@ -105,7 +105,7 @@ class _Preloaded:
         self.later = []
         self.prefixes = LOAD_TIME + LOAD_TIME_LATER
         self.before, self.after = load_time_env(env, self.prefixes), load_time_env(os.environ, self.prefixes)
-        if "ray" in sys.modules and _forks_draw_the_same_ray_id():
+        if _forks_draw_the_same_ray_id():
             self.unsafe = "Ray's ID generator was seeded in the fork server: forks would draw the same task IDs"
 
 
